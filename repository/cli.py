@@ -1,0 +1,113 @@
+"""Command-line interface (flask --app app ...). Every refusal exits non-zero with its reason.
+
+The operator at the command line acts as a department administrator (SystemActor); what they do
+is written to the audit trail marked "via cli".
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from repository.errors import DomainError, ImportRejected
+from repository.permissions import SystemActor
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    """Run a service call, turning a domain error into a message and exit status 1."""
+    try:
+        return action()
+    except ImportRejected as error:
+        click.echo(f"Lỗi: {error}", err=True)
+        for line, reason in error.rows:
+            click.echo(f"  dòng {line}: {reason}", err=True)
+        sys.exit(1)
+    except DomainError as error:
+        click.echo(f"Lỗi: {error}", err=True)
+        for field, messages in error.field_errors.items():
+            for message in messages:
+                click.echo(f"  {field}: {message}", err=True)
+        sys.exit(1)
+
+
+users_cli = AppGroup("users", help="Tài khoản người dùng.")
+schools_cli = AppGroup("schools", help="Trường học.")
+units_cli = AppGroup("units", help="Đơn vị hành chính (xã/phường).")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Họ và tên.")
+@click.option("--role", "roles", multiple=True, required=True, help="Mã vai trò; lặp lại để cấp nhiều vai trò.")
+@click.option("--school", default="", help="Mã trường (cho vai trò ở trường).")
+@click.option("--unit", default="", help="Mã xã/phường (cho unit_officer).")
+@click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ đầu vào chuẩn.")
+def users_create(email: str, name: str, roles: tuple[str, ...], school: str, unit: str, password_stdin: bool) -> None:
+    """Create an account; without --password-stdin it prints a one-time activation link."""
+    from repository.services import users
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    data = users.UserInput(email, name, school, unit, list(roles))
+    user, link = _run(lambda: users.create_user(SystemActor(), data, password=password))
+    click.echo(f"Đã tạo tài khoản {user.email} (id {user.id}).")
+    if link:
+        click.echo(f"Liên kết kích hoạt (dùng một lần): {link}")
+
+
+@users_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--links", "links_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ghi liên kết kích hoạt của tài khoản mới vào tệp CSV này.")
+def users_import(file: Path, links_file: Path | None) -> None:
+    """Import accounts from a CSV file (columns in the README)."""
+    from repository.services import imports, users
+
+    actor = SystemActor()
+    result = _run(lambda: imports.import_users(actor, file.read_bytes()))
+    click.echo(f"Tạo mới {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}.")
+    if links_file and result.new_user_ids:
+        links = users.activation_links(actor, result.new_user_ids)
+        links_file.write_text(imports.links_csv(links), encoding="utf-8")
+        links_file.chmod(0o600)
+        click.echo(f"Đã ghi {len(links)} liên kết kích hoạt vào {links_file}.")
+
+
+@schools_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def schools_import(file: Path) -> None:
+    """Import schools from a CSV file (columns in the README)."""
+    from repository.services import imports
+
+    result = _run(lambda: imports.import_schools(SystemActor(), file.read_bytes()))
+    click.echo(f"Tạo mới {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}.")
+
+
+@units_cli.command("load")
+@click.option("--province", type=int, default=None, help="Mã tỉnh (mặc định PROVINCE_CODE, 37 = Ninh Bình).")
+def units_load(province: int | None) -> None:
+    """Load the province's communes/wards from the vietnam-provinces package."""
+    from repository.services import schools
+
+    code = province or current_app.config["PROVINCE_CODE"]
+    created, updated = _run(lambda: schools.load_units(SystemActor(), code))
+    click.echo(f"Tỉnh {code}: tạo mới {created}, cập nhật {updated} đơn vị.")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo province and print the demo accounts with their passwords (idempotent)."""
+    from repository.services import demo
+
+    accounts = _run(lambda: demo.seed(SystemActor()))
+    click.echo("Tài khoản demo (mật khẩu demo, không bắt buộc đổi):")
+    for email, password, label in accounts:
+        click.echo(f"  {email:<32} {password:<16} {label}")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (users_cli, schools_cli, units_cli, seed_demo):
+        app.cli.add_command(command)

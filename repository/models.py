@@ -1,0 +1,227 @@
+"""The relational data model: administrative units, schools, accounts, roles and the audit trail.
+
+Curriculum vocabulary (subjects, grades, school types, series, material types) is data in data/,
+referenced here by code. Every table is created by a migration in migrations/.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from repository.extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC: SQLite keeps no offsets, so every stored timestamp is UTC without tzinfo."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class UnitKind(str, enum.Enum):
+    DEPARTMENT = "department"
+    WARD = "ward"  # phường
+    COMMUNE = "commune"  # xã
+
+
+class Role(str, enum.Enum):
+    """Role codes used by the CLI, the API and the policy module."""
+
+    TEACHER = "teacher"
+    SCHOOL_REVIEWER = "school_reviewer"
+    SCHOOL_ADMIN = "school_admin"
+    UNIT_OFFICER = "unit_officer"
+    DEPT_REVIEWER = "dept_reviewer"
+    DEPT_ADMIN = "dept_admin"
+
+    @property
+    def school_scoped(self) -> bool:
+        return self in SCHOOL_ROLES
+
+
+SCHOOL_ROLES = frozenset({Role.TEACHER, Role.SCHOOL_REVIEWER, Role.SCHOOL_ADMIN})
+DEPARTMENT_ROLES = frozenset({Role.DEPT_REVIEWER, Role.DEPT_ADMIN})
+
+
+class UserStatus(str, enum.Enum):
+    PENDING = "pending"  # created by an admin or an import; must set a password first
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    ANONYMISED = "anonymised"
+
+
+class AdminUnit(db.Model):
+    """The department or a commune/ward People's Committee that schools report to."""
+
+    __tablename__ = "admin_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    province_code: Mapped[Optional[int]]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class School(db.Model):
+    """A school with its official code. A merged school points to its successor and keeps its rows."""
+
+    __tablename__ = "schools"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    school_type: Mapped[str] = mapped_column(String(32))
+    # The commune/ward where the school is; reports_to is derived from the school type.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    reports_to_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    grades_override: Mapped[Optional[list[str]]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(default=True)
+    successor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("schools.id"))
+    merged_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[AdminUnit] = relationship(foreign_keys=[unit_id])
+    reports_to: Mapped[AdminUnit] = relationship(foreign_keys=[reports_to_id])
+    successor: Mapped[Optional["School"]] = relationship(remote_side=[id])
+
+
+class SchoolEvent(db.Model):
+    """History of a school's identity: creation, renames, type changes, merges, deactivation."""
+
+    __tablename__ = "school_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[Optional[str]] = mapped_column(Text)
+    new_value: Mapped[Optional[str]] = mapped_column(Text)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(db.Model):
+    """One person's account. Personal data is limited to what the fields below hold."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[Optional[str]] = mapped_column(String(32))
+    staff_id: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("schools.id"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=UserStatus.PENDING.value)
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    password_changed_at: Mapped[Optional[datetime]]
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Rotated on every password change: sessions carrying an older value are signed out.
+    session_token: Mapped[str] = mapped_column(String(64))
+    last_login_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    school: Mapped[Optional[School]] = relationship()
+    unit: Mapped[Optional[AdminUnit]] = relationship()
+    roles: Mapped[list["RoleAssignment"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # Flask-Login protocol. The session id carries the token so a rotation invalidates it.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE.value
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def role_codes(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class RoleAssignment(db.Model):
+    """A role held by a user, scoped to one school or one administrative unit."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "role", "school_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("schools.id"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    # Reviewer assignments: subject codes and levels (cấp học); empty means all.
+    subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    levels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    school: Mapped[Optional[School]] = relationship()
+    unit: Mapped[Optional[AdminUnit]] = relationship()
+
+
+class UserSchoolMove(db.Model):
+    """A teacher's move from one school to another (kept for contribution history)."""
+
+    __tablename__ = "user_school_moves"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    from_school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("schools.id"))
+    to_school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PasswordHistory(db.Model):
+    """Previous password hashes, so the last few cannot be reused."""
+
+    __tablename__ = "password_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountToken(db.Model):
+    """A one-time link (activation or password reset). Only the token's SHA-256 is stored."""
+
+    __tablename__ = "account_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginFailure(db.Model):
+    """A failed sign-in for an e-mail key, whether or not an account has that e-mail."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "email_key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(64))  # SHA-256 of the lower-cased e-mail
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Who did what to which record, and when. Details never hold passwords or tokens."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[Optional[str]] = mapped_column(String(32))
+    target_id: Mapped[Optional[int]]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,155 @@
+"""Web wiring: locale, sign-in sessions, idle expiry, security headers and the error pages.
+
+Sessions: the Flask-Login id carries the account's session token, so rotating the token (password
+change, admin reset, disabling) ends every other session at its next request. A session idle for
+longer than SESSION_IDLE_MINUTES ends too.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from repository import permissions
+from repository.errors import DomainError, status_for
+from repository.extensions import db, login_manager
+from repository.models import User
+from repository.services.accounts import password_change_required
+
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+# Pages a signed-in user who must change their password may still reach.
+_PASSWORD_CHANGE_EXEMPT = {"account.change_password", "auth.logout", "static", "auth.set_language",
+                           "bootstrap.static", "main.privacy"}
+
+
+def select_locale() -> str:
+    from flask import current_app, has_request_context
+
+    lang = session.get("lang") if has_request_context() else None
+    return lang if lang in LANGUAGES else current_app.config["DEFAULT_LOCALE"]
+
+
+def safe_next(target: Optional[str]) -> Optional[str]:
+    """Only a local path ("/..." but not "//host" or "/\\host") may follow sign-in."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> Optional[User]:
+    user_id, _sep, token = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_token != token or not user.is_active:
+        return None
+    return user
+
+
+def _enforce_idle_timeout() -> Any:
+    from flask import current_app
+
+    if not current_user.is_authenticated:
+        return None
+    now = time.time()
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    last_seen = session.get("last_seen", now)
+    if now - last_seen > idle:
+        logout_user()
+        session.pop("last_seen", None)
+        flash(_l("Phiên làm việc đã hết hạn do không hoạt động. Vui lòng đăng nhập lại."), "warning")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    session["last_seen"] = now
+    session.permanent = True
+    return None
+
+
+def _enforce_password_change() -> Any:
+    if not current_user.is_authenticated or request.endpoint in _PASSWORD_CHANGE_EXEMPT:
+        return None
+    if password_change_required(current_user):
+        flash(_l("Bạn cần đặt mật khẩu mới trước khi tiếp tục."), "warning")
+        return redirect(url_for("account.change_password"))
+    return None
+
+
+def _security_headers(response: Any) -> Any:
+    csp = "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; " \
+          "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _error_response(status: int, message: Any) -> Any:
+    if wants_json():
+        return jsonify({"error": {"code": status, "message": str(message)}}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Any:
+        db.session.rollback()
+        return _error_response(status_for(error), error.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> Any:
+        return _error_response(400, _l("Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại."))
+
+    @app.errorhandler(429)
+    def _too_many(error: HTTPException) -> Any:
+        return _error_response(429, _l("Bạn thao tác quá nhanh. Vui lòng đợi một lát rồi thử lại."))
+
+    @app.errorhandler(413)
+    def _too_large(error: HTTPException) -> Any:
+        return _error_response(413, _l("Dữ liệu gửi lên quá lớn."))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        messages = {404: _l("Không tìm thấy trang."), 405: _l("Phương thức không được hỗ trợ."),
+                    400: _l("Yêu cầu không hợp lệ.")}
+        return _error_response(error.code or 500, messages.get(error.code, error.name))
+
+
+def init_web(app: Flask) -> None:
+    """Register blueprints, request hooks, template helpers and error pages."""
+    from repository.views import account, admin, auth, labels, main
+
+    if app.config["TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.login_message_category = "info"
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(_enforce_idle_timeout)
+    app.before_request(_enforce_password_change)
+    app.after_request(_security_headers)
+    _register_error_handlers(app)
+
+    @app.context_processor
+    def _helpers() -> dict[str, Any]:
+        return {"can": lambda action, obj=None: permissions.can(current_user, action, obj),
+                "languages": LANGUAGES, "current_lang": select_locale(), "role_labels": labels.ROLE_LABELS,
+                "status_labels": labels.STATUS_LABELS, "school_event_labels": labels.SCHOOL_EVENT_LABELS}

@@ -1,0 +1,1 @@
+"""Search: Vietnamese text normalisation and (later) the Whoosh index."""

@@ -1,0 +1,127 @@
+"""Shared fixtures: every database test runs on SQLite and, when TEST_DATABASE_URL is set, on
+PostgreSQL too. With REQUIRE_POSTGRES=1 a missing or unreachable PostgreSQL fails the run."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+os.environ.setdefault("INSTANCE_PATH", str(Path(__file__).resolve().parent.parent / "instance" / "test"))
+
+from app import create_app  # noqa: E402
+from repository.extensions import db, limiter  # noqa: E402
+from repository.models import Role  # noqa: E402
+from tests.helpers import PASSWORD  # noqa: E402
+
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+DATABASES = ["sqlite"] + (["postgresql"] if PG_URL or REQUIRE_POSTGRES else [])
+
+_migrated: set[str] = set()
+
+
+def _database_url(kind: str, tmp_root: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_root / 'test.sqlite3'}"
+    if not PG_URL:
+        pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+    try:
+        sa.create_engine(PG_URL).connect().close()
+    except sa.exc.OperationalError as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL required but unreachable: {error}")
+        pytest.skip(f"PostgreSQL unreachable: {error}")
+    return PG_URL
+
+
+def make_app(url: str, **overrides: Any) -> Any:
+    config = {"DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "ARGON2_PROFILE": "test",
+              "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "test-secret",
+              "MAIL_SERVER": "", "SERVER_NAME": None}
+    config.update(overrides)
+    return create_app(config)
+
+
+def _reset_schema(url: str) -> None:
+    """Migrate a fresh database once per run, then empty every table before each test."""
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app(url)
+    with app.app_context():
+        if url not in _migrated:
+            downgrade(revision="base")
+            upgrade()
+            _migrated.add(url)
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                db.session.execute(table.delete())
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("db")
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_root: Path) -> str:
+    url = _database_url(request.param, tmp_root)
+    _reset_schema(url)
+    return url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Any]:
+    application = make_app(database_url)
+    with application.app_context():
+        limiter.reset()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app: Any) -> dict[str, Any]:
+    """A small province: the department, two communes, three schools and one account per role."""
+    from repository.permissions import SystemActor
+    from repository.services import schools, users
+    from repository.models import AdminUnit
+
+    system = SystemActor()
+    schools.department_unit()
+    db.session.add_all([AdminUnit(code="14329", name="Phường Hoa Lư", kind="ward", province_code=37),
+                        AdminUnit(code="14464", name="Xã Gia Viễn", kind="commune", province_code=37)])
+    db.session.commit()
+    made = {
+        "thcs1": schools.save_school(system, None, schools.SchoolInput("THCS01", "Trường THCS Hoa Lư", "THCS", "14329")),
+        "thcs2": schools.save_school(system, None, schools.SchoolInput("THCS02", "Trường THCS Gia Viễn", "THCS", "14464")),
+        "thpt": schools.save_school(system, None, schools.SchoolInput("THPT01", "Trường THPT Hoa Lư A", "THPT", "14329")),
+    }
+    specs = {
+        "dept_admin": ("admin@so.ninhbinh.edu.vn", [Role.DEPT_ADMIN.value], "", ""),
+        "dept_reviewer": ("duyet@so.ninhbinh.edu.vn", [Role.DEPT_REVIEWER.value], "", ""),
+        "unit_officer": ("canbo@hoalu.ninhbinh.edu.vn", [Role.UNIT_OFFICER.value], "", "14329"),
+        "school_admin": ("hieutruong@thcs1.ninhbinh.edu.vn", [Role.SCHOOL_ADMIN.value], "THCS01", ""),
+        "school_reviewer": ("totruong@thcs1.ninhbinh.edu.vn", [Role.SCHOOL_REVIEWER.value, Role.TEACHER.value], "THCS01", ""),
+        "teacher": ("giaovien@thcs1.ninhbinh.edu.vn", [Role.TEACHER.value], "THCS01", ""),
+        "teacher2": ("giaovien@thcs2.ninhbinh.edu.vn", [Role.TEACHER.value], "THCS02", ""),
+        "school_admin2": ("hieutruong@thcs2.ninhbinh.edu.vn", [Role.SCHOOL_ADMIN.value], "THCS02", ""),
+    }
+    for key, (email, roles, school, unit) in specs.items():
+        made[key], _ = users.create_user(system, users.UserInput(email, f"Người {key}", school, unit, roles),
+                                         password=PASSWORD)
+    return made
