@@ -105,7 +105,7 @@ def seed_demo() -> None:
     accounts = _run(lambda: demo.seed(SystemActor()))
     click.echo("Tài khoản demo (mật khẩu demo, không bắt buộc đổi):")
     for email, password, label in accounts:
-        click.echo(f"  {email:<32} {password:<16} {label}")
+        click.echo(f"  {email:<40} {password:<16} {label}")
 
 
 def register_cli(app: Flask) -> None:

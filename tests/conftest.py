@@ -15,7 +15,7 @@ os.environ.setdefault("INSTANCE_PATH", str(Path(__file__).resolve().parent.paren
 from app import create_app  # noqa: E402
 from repository.extensions import db, limiter  # noqa: E402
 from repository.models import Role  # noqa: E402
-from tests.helpers import PASSWORD  # noqa: E402
+from tests.helpers import PASSWORD, make_app  # noqa: E402
 
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -36,14 +36,6 @@ def _database_url(kind: str, tmp_root: Path) -> str:
             pytest.fail(f"PostgreSQL required but unreachable: {error}")
         pytest.skip(f"PostgreSQL unreachable: {error}")
     return PG_URL
-
-
-def make_app(url: str, **overrides: Any) -> Any:
-    config = {"DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "ARGON2_PROFILE": "test",
-              "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "test-secret",
-              "MAIL_SERVER": "", "SERVER_NAME": None}
-    config.update(overrides)
-    return create_app(config)
 
 
 def _reset_schema(url: str) -> None:
