@@ -5,6 +5,7 @@ is written to the audit trail marked "via cli".
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -14,24 +15,33 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from repository.errors import DomainError, ImportRejected
+from repository.extensions import db
 from repository.permissions import SystemActor
 
 
 def _run(action: Callable[[], Any]) -> Any:
-    """Run a service call, turning a domain error into a message and exit status 1."""
+    """Run a service call, turning a domain error into a message and exit status 1.
+
+    A refused call may have flushed rows (a new account before its password was refused): they are
+    rolled back, as the web error handler does, so nothing half-done outlives the refusal."""
     try:
         return action()
-    except ImportRejected as error:
+    except DomainError as error:
+        db.session.rollback()
+        _report(error)
+        sys.exit(1)
+
+
+def _report(error: DomainError) -> None:
+    if isinstance(error, ImportRejected):
         click.echo(f"Lỗi: {error}", err=True)
         for line, reason in error.rows:
             click.echo(f"  dòng {line}: {reason}", err=True)
-        sys.exit(1)
-    except DomainError as error:
-        click.echo(f"Lỗi: {error}", err=True)
-        for field, messages in error.field_errors.items():
-            for message in messages:
-                click.echo(f"  {field}: {message}", err=True)
-        sys.exit(1)
+        return
+    click.echo(f"Lỗi: {error}", err=True)
+    for field, messages in error.field_errors.items():
+        for message in messages:
+            click.echo(f"  {field}: {message}", err=True)
 
 
 users_cli = AppGroup("users", help="Tài khoản người dùng.")
@@ -64,14 +74,21 @@ def users_create(email: str, name: str, roles: tuple[str, ...], school: str, uni
               help="Ghi liên kết kích hoạt của tài khoản mới vào tệp CSV này.")
 def users_import(file: Path, links_file: Path | None) -> None:
     """Import accounts from a CSV file (columns in the README)."""
+    from repository import csvfiles
     from repository.services import imports, users
 
+    # Checked before importing: once the accounts exist a second run has no new accounts to link.
+    if links_file and not (links_file.parent.is_dir() and os.access(links_file.parent, os.W_OK)):
+        raise click.BadParameter(f"không ghi được vào thư mục {links_file.parent}", param_hint="'--links'")
     actor = SystemActor()
     result = _run(lambda: imports.import_users(actor, file.read_bytes()))
     click.echo(f"Tạo mới {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}.")
     if links_file and result.new_user_ids:
         links = users.activation_links(actor, result.new_user_ids)
-        links_file.write_text(imports.links_csv(links), encoding="utf-8")
+        # The links are credentials: the file is owner-only from its creation, not after writing.
+        fd = os.open(links_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(csvfiles.links_csv(links))
         links_file.chmod(0o600)
         click.echo(f"Đã ghi {len(links)} liên kết kích hoạt vào {links_file}.")
 

@@ -73,3 +73,8 @@ class ImportForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare form: a button that needs only the CSRF token."""
+
+
+class UnitForm(FlaskForm):
+    name = StringField(_l("Tên đơn vị"), validators=[DataRequired(), Length(max=255)])
+    active = BooleanField(_l("Đang hoạt động"))

@@ -21,7 +21,7 @@ from repository import permissions
 from repository.errors import DomainError, status_for
 from repository.extensions import db, login_manager
 from repository.models import User
-from repository.services.accounts import password_change_required
+from repository.credentials import password_change_required
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 # Pages a signed-in user who must change their password may still reach.
@@ -129,19 +129,20 @@ def _register_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException) -> Any:
         messages = {404: _l("Không tìm thấy trang."), 405: _l("Phương thức không được hỗ trợ."),
                     400: _l("Yêu cầu không hợp lệ.")}
-        return _error_response(error.code or 500, messages.get(error.code, error.name))
+        message = messages.get(error.code, _l("Không thực hiện được yêu cầu (mã lỗi %(code)d).", code=error.code or 500))
+        return _error_response(error.code or 500, message)
 
 
 def init_web(app: Flask) -> None:
     """Register blueprints, request hooks, template helpers and error pages."""
-    from repository.views import account, admin, auth, labels, main
+    from repository.views import account, admin, auth, labels, main, units
 
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp):
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, units.bp):
         app.register_blueprint(blueprint)
     app.before_request(_enforce_idle_timeout)
     app.before_request(_enforce_password_change)
@@ -152,4 +153,5 @@ def init_web(app: Flask) -> None:
     def _helpers() -> dict[str, Any]:
         return {"can": lambda action, obj=None: permissions.can(current_user, action, obj),
                 "languages": LANGUAGES, "current_lang": select_locale(), "role_labels": labels.ROLE_LABELS,
-                "status_labels": labels.STATUS_LABELS, "school_event_labels": labels.SCHOOL_EVENT_LABELS}
+                "status_labels": labels.STATUS_LABELS, "school_event_labels": labels.SCHOOL_EVENT_LABELS,
+                "unit_kind_labels": labels.UNIT_KIND_LABELS}

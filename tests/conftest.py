@@ -3,7 +3,9 @@ PostgreSQL too. With REQUIRE_POSTGRES=1 a missing or unreachable PostgreSQL fail
 from __future__ import annotations
 
 import os
-import re
+import shutil
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -12,7 +14,6 @@ import sqlalchemy as sa
 
 os.environ.setdefault("INSTANCE_PATH", str(Path(__file__).resolve().parent.parent / "instance" / "test"))
 
-from app import create_app  # noqa: E402
 from repository.extensions import db, limiter  # noqa: E402
 from repository.models import Role  # noqa: E402
 from tests.helpers import PASSWORD, make_app  # noqa: E402
@@ -22,6 +23,37 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL or REQUIRE_POSTGRES else [])
 
 _migrated: set[str] = set()
+_private_pg: dict[str, str] = {}
+
+
+def _private_database(server_url: str) -> str:
+    """A database of this run's own on the server of TEST_DATABASE_URL, so that concurrent runs
+    never truncate each other's tables; falls back to the given database without CREATE rights."""
+    if "url" in _private_pg:
+        return _private_pg["url"]
+    base = sa.engine.make_url(server_url)
+    name = f"kho_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.ProgrammingError:
+        _private_pg["url"] = server_url
+        return server_url
+    finally:
+        engine.dispose()
+    _private_pg.update(url=base.set(database=name).render_as_string(hide_password=False), name=name,
+                       server=server_url)
+    return _private_pg["url"]
+
+
+def _drop_private_database() -> None:
+    if "name" not in _private_pg:
+        return
+    engine = sa.create_engine(_private_pg["server"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{_private_pg["name"]}" WITH (FORCE)'))
+    engine.dispose()
 
 
 def _database_url(kind: str, tmp_root: Path) -> str:
@@ -35,7 +67,11 @@ def _database_url(kind: str, tmp_root: Path) -> str:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL required but unreachable: {error}")
         pytest.skip(f"PostgreSQL unreachable: {error}")
-    return PG_URL
+    return _private_database(PG_URL)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _drop_private_database()
 
 
 def _reset_schema(url: str) -> None:
@@ -60,8 +96,16 @@ def _reset_schema(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("db")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the SQLite test database lives: memory-backed /dev/shm when there is one, because
+    every commit's fsync on a busy disk made the suite crawl."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        root = Path(tempfile.mkdtemp(prefix="kho-test-", dir=shm))
+        yield root
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        yield tmp_path_factory.mktemp("db")
 
 
 @pytest.fixture(params=DATABASES)

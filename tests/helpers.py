@@ -4,7 +4,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask.testing import FlaskClient
+
 PASSWORD = "Bai-Giang#2025"
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Tests hold an app context open to call services; without this, requests would reuse it and
+    Flask-Login's cached user in `g` would leak from one request (and one client) to the next.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 def make_app(url: str, **overrides: Any) -> Any:
@@ -14,8 +28,14 @@ def make_app(url: str, **overrides: Any) -> Any:
     config = {"DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "ARGON2_PROFILE": "test",
               "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "test-secret",
               "MAIL_SERVER": "", "SERVER_NAME": None}
+    if url.startswith("postgresql"):
+        # Tests need no durability; waiting for WAL flushes only slows them down.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True,
+                                               "connect_args": {"options": "-c synchronous_commit=off"}}
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    application.test_client_class = FreshContextClient
+    return application
 
 
 def sign_in(client: Any, email: str, password: str = PASSWORD) -> Any:

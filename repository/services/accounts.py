@@ -19,13 +19,11 @@ from repository import passwords
 from repository.errors import AuthenticationFailed, NotFound, Throttled, ValidationError
 from repository.extensions import db
 from repository.models import (
-    AccountToken, AuditEvent, LoginFailure, PasswordHistory, User, UserSchoolMove, UserStatus, utcnow,
+    AccountToken, AuditEvent, LoginFailure, User, UserSchoolMove, UserStatus, utcnow,
 )
+from repository.credentials import PURPOSE_ACTIVATE, PURPOSE_RESET, issue_token, set_password, token_link
 from repository.permissions import require
 from repository.services import audit, guarded, unguarded
-
-PURPOSE_ACTIVATE = "activate"
-PURPOSE_RESET = "reset"
 _BAD_CREDENTIALS = _l("E-mail hoặc mật khẩu không đúng.")
 
 
@@ -54,10 +52,14 @@ def authenticate(email: str, password: str) -> User:
         minutes = current_app.config["LOGIN_LOCK_MINUTES"]
         raise Throttled(_l("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau %(n)d phút.", n=minutes))
     user = _user_by_email(email)
-    ok = user is not None and user.is_active and passwords.verify_password(user.password_hash, password)
+    # Always run one hash check, so the time taken does not tell whether the account exists.
+    stored = user.password_hash if user is not None and user.password_hash else passwords.dummy_hash()
+    matches = passwords.verify_password(stored, password)
+    ok = user is not None and user.is_active and matches
     if not ok:
         db.session.add(LoginFailure(email_key=key))
-        if _recent_failures(key) + 1 >= limit:
+        db.session.flush()  # the count below includes this failure
+        if _recent_failures(key) >= limit:
             audit.record(None, "auth.locked", user, email_key=key)
         db.session.commit()
         raise AuthenticationFailed(_BAD_CREDENTIALS)
@@ -76,48 +78,6 @@ def record_sign_out(user: User) -> None:
     db.session.commit()
 
 
-def password_change_required(user: User) -> bool:
-    """True when the user must choose a new password before doing anything else."""
-    if user.must_change_password:
-        return True
-    days = current_app.config["PASSWORD_EXPIRY_DAYS"]
-    if days <= 0 or user.password_changed_at is None:
-        return False
-    return utcnow() - user.password_changed_at > timedelta(days=days)
-
-
-def _previous_hashes(user: User) -> list[str]:
-    query = (
-        select(PasswordHistory.password_hash)
-        .where(PasswordHistory.user_id == user.id)
-        .order_by(PasswordHistory.id.desc())
-        .limit(passwords.HISTORY_DEPTH)
-    )
-    return list(db.session.scalars(query))
-
-
-def set_password(user: User, new_password: str) -> None:
-    """Check the rules, store the hash, keep the history and sign out every existing session."""
-    problems = passwords.policy_problems(new_password, user.email, _previous_hashes(user))
-    if problems:
-        raise ValidationError(problems[0], field_errors={"new_password": problems})
-    user.password_hash = passwords.hash_password(new_password)
-    user.password_changed_at = utcnow()
-    user.must_change_password = False
-    user.session_token = secrets.token_hex(16)
-    if user.status == UserStatus.PENDING.value:
-        user.status = UserStatus.ACTIVE.value
-    db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
-    db.session.flush()
-    keep = select(PasswordHistory.id).where(PasswordHistory.user_id == user.id)
-    keep = keep.order_by(PasswordHistory.id.desc()).limit(passwords.HISTORY_DEPTH)
-    db.session.execute(
-        delete(PasswordHistory).where(
-            PasswordHistory.user_id == user.id, PasswordHistory.id.not_in(keep.scalar_subquery())
-        )
-    )
-
-
 @guarded("account.manage_own")
 def change_password(actor: User, current_password: str, new_password: str) -> None:
     """Change the actor's own password; other sessions of the account end."""
@@ -128,33 +88,6 @@ def change_password(actor: User, current_password: str, new_password: str) -> No
     set_password(actor, new_password)
     audit.record(actor, "account.password_changed", actor)
     db.session.commit()
-
-
-def issue_token(user: User, purpose: str) -> str:
-    """Create a one-time token for `user`, voiding earlier unused ones of the same purpose."""
-    now = utcnow()
-    db.session.execute(
-        delete(AccountToken).where(
-            AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None)
-        )
-    )
-    raw = secrets.token_urlsafe(32)
-    hours = current_app.config["TOKEN_HOURS"]
-    db.session.add(
-        AccountToken(
-            user_id=user.id,
-            purpose=purpose,
-            token_hash=hashlib.sha256(raw.encode()).hexdigest(),
-            expires_at=now + timedelta(hours=hours),
-        )
-    )
-    return raw
-
-
-def token_link(raw: str, purpose: str) -> str:
-    """The absolute URL a person opens to use a one-time token."""
-    base = current_app.config["BASE_URL"].rstrip("/")
-    return f"{base}/account/{'activate' if purpose == PURPOSE_ACTIVATE else 'reset'}/{raw}"
 
 
 def _live_token(raw: str, purpose: str) -> AccountToken:
@@ -190,7 +123,7 @@ def redeem_token(raw: str, purpose: str, new_password: str) -> User:
 @unguarded("anyone may ask; the answer never says whether the e-mail has an account")
 def request_password_reset(email: str) -> None:
     """E-mail a reset link when SMTP is configured and an active account has this address."""
-    from repository.services import mail
+    from repository import mail
 
     if not mail.configured():
         return

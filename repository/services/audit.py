@@ -8,9 +8,10 @@ from sqlalchemy import select
 from repository.extensions import db
 from repository.models import AuditEvent
 from repository.permissions import require
-from repository.services import guarded
+from repository.services import guarded, unguarded
 
 
+@unguarded("writes the trail of an action its caller has already authorised")
 def record(actor: Any, action: str, target: Any = None, **details: Any) -> AuditEvent:
     """Add an audit row for `action` by `actor` on `target`; the caller's commit persists it."""
     event = AuditEvent(

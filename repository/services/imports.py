@@ -8,9 +8,6 @@ file twice changes nothing the second time.
 """
 from __future__ import annotations
 
-import csv
-import io
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
@@ -19,12 +16,11 @@ from sqlalchemy import select
 
 from repository.errors import DomainError, ImportRejected, ValidationError
 from repository.extensions import db
-from repository.legacy_text import guess_legacy_encoding
+from repository.csvfiles import read_rows, split_list
 from repository.models import School, User
 from repository.permissions import Scope, require
 from repository.services import guarded, schools, users
 
-MAX_ROWS = 50_000
 SCHOOL_COLUMNS = ("code", "name", "type", "unit_code")
 SCHOOL_OPTIONAL = ("grades", "active")
 USER_COLUMNS = ("email", "full_name")
@@ -39,66 +35,17 @@ class ImportResult:
     new_user_ids: list[int] = field(default_factory=list)
 
 
-def decode_csv(data: bytes) -> str:
-    """The file's text, or ImportRejected saying which encoding it seems to use instead."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        guess = guess_legacy_encoding(data)
-    if guess:
-        message = _l("Tệp không phải UTF-8: có vẻ được lưu bằng bảng mã %(enc)s. Hãy mở tệp bằng Excel "
-                     "và lưu lại với kiểu \"CSV UTF-8 (Comma delimited)\".", enc=guess)
-    else:
-        message = _l("Tệp không phải văn bản UTF-8. Hãy lưu lại với kiểu \"CSV UTF-8 (Comma delimited)\".")
-    raise ImportRejected(message, [(0, str(message))])
-
-
-def read_rows(data: bytes, required: tuple[str, ...], optional: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) with lower-cased column names; checks the header first."""
-    text = decode_csv(data)
-    if not text.strip():
-        raise ImportRejected(_l("Tệp rỗng."), [(0, str(_l("Tệp rỗng.")))])
-    first_line = text.splitlines()[0]
-    delimiter = max(",;\t", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        missing = [c for c in required if c not in header]
-        unknown = [c for c in header if c and c not in required + optional]
-        if missing or unknown:
-            message = _l("Dòng tiêu đề sai. Thiếu cột: %(missing)s. Cột không dùng được: %(unknown)s.",
-                         missing=", ".join(missing) or "-", unknown=", ".join(unknown) or "-")
-            raise ImportRejected(message, [(1, str(message))])
-        for number, values in enumerate(reader, start=2):
-            if number > MAX_ROWS + 1:
-                message = _l("Tệp có quá %(n)d dòng; hãy chia nhỏ.", n=MAX_ROWS)
-                raise ImportRejected(message, [(number, str(message))])
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                yield number, {"__error__": str(_l("Số cột (%(got)d) khác dòng tiêu đề (%(want)d).",
-                                                   got=len(values), want=len(header)))}
-                continue
-            yield number, dict(zip(header, (v.strip() for v in values)))
-    except csv.Error as error:
-        message = _l("Tệp CSV bị lỗi định dạng: %(reason)s", reason=str(error))
-        raise ImportRejected(message, [(0, str(message))]) from None
-
-
-def split_list(value: str) -> list[str]:
-    """A multi-valued cell: items separated by '|', ';' or ','."""
-    return [item.strip() for item in re.split(r"[|;,]", value or "") if item.strip()]
-
-
 def _parse_active(value: str) -> bool:
     return (value or "1").strip().lower() not in {"0", "false", "no", "khong", "không"}
 
 
 def _check_all(rows: Iterator[tuple[int, dict[str, str]]], key_of: Callable[[dict[str, str]], str],
-               check: Callable[[dict[str, str]], Any]) -> list[tuple[int, Any]]:
-    """Check every row; return (line, checked value) or raise ImportRejected listing every bad row."""
+               check: Callable[[dict[str, str]], Any],
+               across_rows: Optional[Callable[[list[tuple[int, Any]]], list[tuple[int, str]]]] = None,
+               ) -> list[tuple[int, Any]]:
+    """Check every row; return (line, checked value) or raise ImportRejected listing every bad row.
+
+    `across_rows` finds the problems only visible between checked rows (a value repeated)."""
     errors: list[tuple[int, str]] = []
     checked: list[tuple[int, Any]] = []
     first_line: dict[str, int] = {}
@@ -116,6 +63,8 @@ def _check_all(rows: Iterator[tuple[int, dict[str, str]]], key_of: Callable[[dic
             checked.append((number, check(row)))
         except DomainError as error:
             errors.append((number, str(error)))
+    if across_rows is not None:
+        errors = sorted(errors + across_rows(checked), key=lambda error: error[0])
     if errors:
         raise ImportRejected(_l("Không nhập dữ liệu nào: %(n)d dòng có lỗi.", n=len(errors)), errors)
     if not checked:
@@ -178,11 +127,11 @@ def import_users(actor: Any, data: bytes, *, school: Optional[School] = None) ->
         for grant in clean.grants:
             require(actor, "role.grant", grant)
         users.check_unique(clean, existing)
+        users.check_same_school(clean, existing)
         return clean, existing
 
     rows = read_rows(data, USER_COLUMNS, USER_OPTIONAL)
-    checked = _check_all(rows, lambda r: r.get("email", "").strip().lower(), check)
-    _check_staff_ids_distinct(checked)
+    checked = _check_all(rows, lambda r: r.get("email", "").strip().lower(), check, _staff_id_repeats)
     result = ImportResult()
     for _number, (clean, existing) in checked:
         user, changed = users.apply_user(actor, existing, clean)
@@ -193,7 +142,8 @@ def import_users(actor: Any, data: bytes, *, school: Optional[School] = None) ->
     return result
 
 
-def _check_staff_ids_distinct(checked: list[tuple[int, Any]]) -> None:
+def _staff_id_repeats(checked: list[tuple[int, Any]]) -> list[tuple[int, str]]:
+    """A staff id on a second row of the file (each belongs to one person)."""
     seen: dict[str, int] = {}
     errors = []
     for number, (clean, _existing) in checked:
@@ -202,20 +152,4 @@ def _check_staff_ids_distinct(checked: list[tuple[int, Any]]) -> None:
                                           key=clean.staff_id, line=seen[clean.staff_id]))))
         elif clean.staff_id:
             seen[clean.staff_id] = number
-    if errors:
-        raise ImportRejected(_l("Không nhập dữ liệu nào: %(n)d dòng có lỗi.", n=len(errors)), errors)
-
-
-def links_csv(links: list[tuple[User, str]]) -> str:
-    """The CSV a school admin hands out: one activation link per new account."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["email", "full_name", "activation_link"])
-    for user, link in links:
-        writer.writerow([spreadsheet_safe(user.email), spreadsheet_safe(user.full_name), link])
-    return "\ufeff" + out.getvalue()  # BOM so Excel opens it as UTF-8
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Neutralise a cell Excel would run as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return errors

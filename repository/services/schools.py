@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Query
 
 from repository import curriculum
@@ -18,8 +18,8 @@ from repository.errors import NotFound, ValidationError
 from repository.extensions import db
 from repository.models import AdminUnit, Role, School, SchoolEvent, UnitKind, utcnow
 from repository.permissions import can, require, schools_where, units_where
-from repository.services import audit, guarded
-from repository.services.fields import clean_code, clean_text
+from repository.services import audit, guarded, unguarded
+from repository.fields import clean_code, clean_text
 
 
 @dataclass
@@ -34,6 +34,7 @@ class SchoolInput:
     active: bool = True
 
 
+@unguarded("the department's own unit is public reference data; it is created on first use")
 def department_unit() -> AdminUnit:
     """The department's own unit, created on first use from DEPARTMENT_UNIT_CODE/_NAME."""
     code = current_app.config["DEPARTMENT_UNIT_CODE"]
@@ -45,14 +46,18 @@ def department_unit() -> AdminUnit:
     return unit
 
 
+@unguarded("a lookup of public reference data by its official code; callers check the policy")
 def unit_by_code(code: str) -> Optional[AdminUnit]:
     return db.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
 
 
+@unguarded("a lookup of a school by its official code; callers check the policy")
 def school_by_code(code: str) -> Optional[School]:
-    return db.session.scalar(select(School).where(School.code == code))
+    """School codes are stored upper-case, so "thcs01" and "THCS01" are one school."""
+    return db.session.scalar(select(School).where(School.code == code.strip().upper()))
 
 
+@unguarded("derives a school's grades from data the caller already holds")
 def effective_grades(school: School) -> list[str]:
     """The grades or age groups a school teaches: its override, else its type's default."""
     if school.grades_override:
@@ -99,9 +104,10 @@ def load_units(actor: Any, province_code: int) -> tuple[int, int]:
     return created, updated
 
 
+@unguarded("pure validation of typed input; reads reference data only")
 def validate_school_input(data: SchoolInput) -> tuple[SchoolInput, AdminUnit]:
     """Normalise and check a school's fields; returns the cleaned input and its commune/ward."""
-    code = clean_code(data.code, "code", _l("Mã trường"))
+    code = clean_code(data.code, "code", _l("Mã trường")).upper()
     name = clean_text(data.name, "name", _l("Tên trường")) or ""
     stype = (data.school_type or "").strip()
     if curriculum.school_type(stype) is None:
@@ -129,6 +135,7 @@ def _reports_to(school_type: str, unit: AdminUnit) -> AdminUnit:
     return unit
 
 
+@unguarded("building block of save_school and import_schools, which require school.manage / school.import first")
 def apply_school_input(actor: Any, school: Optional[School], data: SchoolInput, unit: AdminUnit) -> tuple[School, list[str]]:
     """Create or update a school from cleaned input, writing history for identity changes.
 
@@ -193,6 +200,7 @@ def merge_school(actor: Any, school: School, successor: School) -> None:
     db.session.commit()
 
 
+@unguarded("builds the query that limits the actor to the schools the policy lets them see")
 def visible_schools_query(actor: Any) -> Query:
     """Schools the actor may see: all for department staff, else their schools and their units'."""
     query = select(School)
@@ -229,3 +237,34 @@ def school_history(actor: Any, school: School) -> list[SchoolEvent]:
     require(actor, "school.view", school)
     query = select(SchoolEvent).where(SchoolEvent.school_id == school.id).order_by(SchoolEvent.id)
     return list(db.session.scalars(query))
+
+
+@guarded("unit.view")
+def get_unit(actor: Any, unit_id: int) -> AdminUnit:
+    require(actor, "unit.view")
+    unit = db.session.get(AdminUnit, unit_id)
+    if unit is None:
+        raise NotFound(_l("Không tìm thấy đơn vị."))
+    return unit
+
+
+@guarded("unit.manage")
+def update_unit(actor: Any, unit: AdminUnit, *, name: str, active: bool) -> AdminUnit:
+    """Rename a unit or mark it inactive; its code is the official one and does not change."""
+    require(actor, "unit.manage")
+    wanted = {"name": clean_text(name, "name", _l("Tên đơn vị")), "active": bool(active)}
+    changed = [k for k, v in wanted.items() if getattr(unit, k) != v]
+    for key in changed:
+        setattr(unit, key, wanted[key])
+    if changed:
+        audit.record(actor, "unit.updated", unit, fields=changed)
+    db.session.commit()
+    return unit
+
+
+@guarded("unit.view")
+def school_counts_by_unit(actor: Any) -> dict[int, int]:
+    """Active schools reporting to each unit, in one grouped query."""
+    require(actor, "unit.view")
+    query = select(School.reports_to_id, func.count()).where(School.active.is_(True)).group_by(School.reports_to_id)
+    return {unit_id: count for unit_id, count in db.session.execute(query)}

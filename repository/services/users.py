@@ -20,8 +20,9 @@ from repository.models import (
     UserSchoolMove, UserStatus, UnitKind,
 )
 from repository.permissions import Grant, Scope, can, require, schools_where
-from repository.services import accounts, audit, guarded
-from repository.services.fields import clean_email, clean_name, clean_phone, clean_staff_id
+from repository import credentials
+from repository.services import audit, guarded, unguarded
+from repository.fields import clean_email, clean_name, clean_phone, clean_staff_id
 from repository.services.schools import department_unit, school_by_code, unit_by_code
 
 
@@ -82,6 +83,7 @@ def _grants(roles: list[Role], school: Optional[School], unit: Optional[AdminUni
     return grants
 
 
+@unguarded("pure validation of typed input; reads reference data only")
 def validate_user_input(data: UserInput) -> CleanUser:
     """Normalise and check every field; raises ValidationError naming the first bad one."""
     email = clean_email(data.email)
@@ -108,6 +110,16 @@ def validate_user_input(data: UserInput) -> CleanUser:
                      _grants(roles, school, unit), sorted(set(subjects)))
 
 
+@unguarded("pure check of typed input against an existing account; callers check the policy")
+def check_same_school(clean: CleanUser, existing: Optional[User]) -> None:
+    """An update (form or import) never changes a person's school: that is a recorded move."""
+    if existing is None or clean.school is None or existing.school_id in (None, clean.school.id):
+        return
+    raise _invalid("school_code", _l("%(email)s đang thuộc trường khác; hãy dùng chức năng chuyển trường.",
+                                     email=existing.email))
+
+
+@unguarded("a uniqueness check used by create_user, update_user and import_users after their policy checks")
 def check_unique(clean: CleanUser, existing: Optional[User]) -> None:
     """E-mail and staff id belong to one account each."""
     other = db.session.scalar(select(User).where(User.email == clean.email))
@@ -117,6 +129,12 @@ def check_unique(clean: CleanUser, existing: Optional[User]) -> None:
         other = db.session.scalar(select(User).where(User.staff_id == clean.staff_id))
         if other is not None and other is not existing:
             raise _invalid("staff_id", _l("Mã định danh %(value)s đã được dùng.", value=clean.staff_id))
+
+
+def _refuse_anonymised(target: User) -> None:
+    """An anonymised account is a placeholder that keeps its school's credit: nothing about it changes."""
+    if target.status == UserStatus.ANONYMISED.value:
+        raise ValidationError(_l("Tài khoản đã được ẩn danh, không thể thay đổi."))
 
 
 def _ensure_grant(user: User, grant: Grant, subjects: list[str]) -> bool:
@@ -131,6 +149,7 @@ def _ensure_grant(user: User, grant: Grant, subjects: list[str]) -> bool:
     return True
 
 
+@unguarded("building block of create_user and import_users, which require user.create / user.update first; it requires role.grant itself")
 def apply_user(actor: Any, user: Optional[User], clean: CleanUser) -> tuple[User, list[str]]:
     """Create or update an account from checked input. Returns the user and the changed fields."""
     for grant in clean.grants:
@@ -144,6 +163,7 @@ def apply_user(actor: Any, user: Optional[User], clean: CleanUser) -> tuple[User
         db.session.add(user)
         changed = ["created"]
     else:
+        _refuse_anonymised(user)
         wanted = {"full_name": clean.full_name, "phone": clean.phone, "staff_id": clean.staff_id,
                   "school_id": school_id or user.school_id, "unit_id": unit_id or user.unit_id}
         changed = [k for k, v in wanted.items() if getattr(user, k) != v]
@@ -168,9 +188,9 @@ def create_user(actor: Any, data: UserInput, *, password: Optional[str] = None) 
     user, _changed = apply_user(actor, None, clean)
     link = None
     if password is not None:
-        accounts.set_password(user, password)
+        credentials.set_password(user, password)
     else:
-        link = accounts.token_link(accounts.issue_token(user, accounts.PURPOSE_ACTIVATE), accounts.PURPOSE_ACTIVATE)
+        link = credentials.token_link(credentials.issue_token(user, credentials.PURPOSE_ACTIVATE), credentials.PURPOSE_ACTIVATE)
     db.session.commit()
     return user, link
 
@@ -179,6 +199,7 @@ def create_user(actor: Any, data: UserInput, *, password: Optional[str] = None) 
 def update_user(actor: Any, target: User, *, full_name: str, phone: str = "", staff_id: str = "") -> User:
     """Change a person's name, phone and staff id."""
     require(actor, "user.update", target)
+    _refuse_anonymised(target)
     clean = CleanUser(target.email, clean_name(full_name), clean_phone(phone), clean_staff_id(staff_id),
                       None, None, [], [])
     check_unique(clean, target)
@@ -196,6 +217,7 @@ def grant_role(actor: Any, target: User, grant: Grant, *, subjects: list[str] = 
     """Give `target` a role in a scope, with the subjects/levels a reviewer covers."""
     require(actor, "role.grant", grant)
     require(actor, "user.update", target)
+    _refuse_anonymised(target)
     codes = [curriculum.resolve_subject(s) for s in subjects]
     if None in codes:
         raise _invalid("subjects", _l("Môn học không hợp lệ."))
@@ -225,8 +247,10 @@ def revoke_role(actor: Any, target: User, assignment_id: int) -> None:
 
 @guarded("user.move_school")
 def move_user(actor: Any, target: User, school: School) -> None:
-    """Move a teacher to another school; their school roles move with them, the history stays."""
+    """Move a person to another school as a teacher there; their roles at the old school end
+    (a principal who moves is not principal of the new school) and the move is kept in history."""
     require(actor, "user.move_school", target)
+    _refuse_anonymised(target)
     if not school.active:
         raise _invalid("school_code", _l("Trường %(value)s đã ngừng hoạt động.", value=school.code))
     if target.school_id == school.id:
@@ -247,8 +271,7 @@ def move_user(actor: Any, target: User, school: School) -> None:
 @guarded("user.disable")
 def set_disabled(actor: Any, target: User, disabled: bool) -> None:
     require(actor, "user.disable", target)
-    if target.status == UserStatus.ANONYMISED.value:
-        raise ValidationError(_l("Tài khoản đã được ẩn danh, không thể thay đổi."))
+    _refuse_anonymised(target)
     if disabled:
         target.status = UserStatus.DISABLED.value
         target.session_token = secrets.token_hex(16)
@@ -262,6 +285,7 @@ def set_disabled(actor: Any, target: User, disabled: bool) -> None:
 def anonymise_user(actor: Any, target: User) -> None:
     """Erase a departed person's data; the account row stays so their school keeps its credit."""
     require(actor, "user.anonymise", target)
+    _refuse_anonymised(target)
     target.email = f"anonymised-{target.id}@invalid"
     target.full_name = f"Người dùng đã ẩn danh #{target.id}"
     target.phone = target.staff_id = target.password_hash = None
@@ -307,8 +331,9 @@ def activation_links(actor: Any, user_ids: list[int]) -> list[tuple[User, str]]:
         if user is None or user.status != UserStatus.PENDING.value:
             continue
         require(actor, "user.reset_password", user)
-        raw = accounts.issue_token(user, accounts.PURPOSE_ACTIVATE)
-        links.append((user, accounts.token_link(raw, accounts.PURPOSE_ACTIVATE)))
-    audit.record(actor, "user.activation_links", None, count=len(links))
-    db.session.commit()
+        raw = credentials.issue_token(user, credentials.PURPOSE_ACTIVATE)
+        links.append((user, credentials.token_link(raw, credentials.PURPOSE_ACTIVATE)))
+    if links:
+        audit.record(actor, "user.activation_links", None, count=len(links))
+        db.session.commit()
     return links

@@ -41,13 +41,14 @@ def change_password() -> Any:
             status = 422
         else:
             try:
-                accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+                user = current_user._get_current_object()  # the audit row needs the account, not the proxy
+                accounts.change_password(user, form.current_password.data, form.new_password.data)
             except DomainError as error:
                 flash_errors(error, form)
                 status = error.status
             else:
                 # The token rotated: renew this session's id so only the other sessions end.
-                login_user(current_user)
+                login_user(user)
                 flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất."), "success")
                 return redirect(url_for("account.profile"))
     elif request.method == "POST":

@@ -7,9 +7,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from repository import curriculum
-from repository.errors import DomainError, ImportRejected
-from repository.forms import ConfirmForm, ImportForm, MergeForm, MoveForm, RoleForm, SchoolForm, UserForm
+from repository import csvfiles, curriculum
+from repository.errors import DomainError, ImportRejected, ValidationError
+from repository.forms import (
+    ConfirmForm, ImportForm, MergeForm, MoveForm, ProfileForm, RoleForm, SchoolForm, UserForm,
+)
 from repository.models import Role
 from repository.permissions import Grant, can, require, schools_where
 from repository.services import accounts, audit, imports, schools, users
@@ -39,6 +41,7 @@ def _fill_school_choices(form: SchoolForm) -> None:
 
 @bp.route("/schools")
 def school_list() -> Any:
+    require(current_user, "school.manage")
     rows = schools.list_schools(current_user, text=request.args.get("q", "")[:100])
     return render_template("admin/schools.html", schools=rows, school_type=curriculum.school_type)
 
@@ -46,6 +49,7 @@ def school_list() -> Any:
 @bp.route("/schools/new", methods=["GET", "POST"])
 @bp.route("/schools/<int:school_id>/edit", methods=["GET", "POST"])
 def school_edit(school_id: Optional[int] = None) -> Any:
+    require(current_user, "school.manage")
     school = schools.get_school(current_user, school_id) if school_id else None
     form = SchoolForm(obj=None)
     _fill_school_choices(form)
@@ -71,6 +75,7 @@ def school_edit(school_id: Optional[int] = None) -> Any:
 
 @bp.route("/schools/<int:school_id>/merge", methods=["GET", "POST"])
 def school_merge(school_id: int) -> Any:
+    require(current_user, "school.manage")
     school = schools.get_school(current_user, school_id)
     form = MergeForm()
     status = 200
@@ -117,7 +122,11 @@ def _own_school() -> Any:
     if can(current_user, "user.list_all"):
         return None
     own = sorted(schools_where(current_user, Role.SCHOOL_ADMIN))
-    return schools.get_school(current_user, own[0]) if own else abort(403)
+    if not own:
+        abort(403)
+    # An admin of several schools picks one with ?school=<id>; the default is the first.
+    wanted = request.args.get("school", type=int)
+    return schools.get_school(current_user, wanted if wanted in own else own[0])
 
 
 @bp.route("/users/import", methods=["GET", "POST"])
@@ -132,7 +141,7 @@ def activation_links() -> Any:
     if not form.validate_on_submit():
         abort(400)
     ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()][:50_000]
-    body = imports.links_csv(users.activation_links(current_user, ids))
+    body = csvfiles.links_csv(users.activation_links(current_user, ids))
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=lien-ket-kich-hoat.csv",
                              "Cache-Control": "no-store"})
@@ -190,6 +199,26 @@ def _user_page(user: Any, status: int = 200) -> Any:
 @bp.route("/users/<int:user_id>")
 def user_detail(user_id: int) -> Any:
     return _user_page(users.get_user(current_user, user_id))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def user_edit(user_id: int) -> Any:
+    user = users.get_user(current_user, user_id)
+    form = ProfileForm(obj=user)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            users.update_user(current_user, user, full_name=form.full_name.data, phone=form.phone.data or "",
+                              staff_id=form.staff_id.data or "")
+        except DomainError as error:
+            flash_errors(error, form)
+            status = error.status
+        else:
+            flash(_("Đã lưu thông tin người dùng."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/user_edit.html", form=form, user=user), status
 
 
 def _user_action(user_id: int, action: Any, done: str) -> Any:
@@ -269,11 +298,11 @@ def user_move(user_id: int) -> Any:
     school = schools.school_by_code((form.school_code.data or "").strip()) if form.validate_on_submit() else None
     try:
         if school is None:
-            raise DomainError(_("Không tìm thấy trường có mã %(value)s", value=form.school_code.data or ""))
+            raise ValidationError(_("Không tìm thấy trường có mã %(value)s", value=form.school_code.data or ""))
         users.move_user(current_user, user, school)
     except DomainError as error:
         flash_errors(error)
-        return _user_page(user, 422)
+        return _user_page(user, error.status)
     flash(_("Đã chuyển trường."), "success")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 

@@ -10,6 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from repository.errors import AuthenticationFailed, DomainError, NotFound, Throttled
 from repository.extensions import limiter
 from repository.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
+from repository.credentials import PURPOSE_ACTIVATE, PURPOSE_RESET
 from repository.services import accounts
 from repository.views import flash_errors
 from repository.web import LANGUAGES, safe_next
@@ -19,6 +20,14 @@ bp = Blueprint("auth", __name__)
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _clear_session() -> None:
+    """Start a fresh session, keeping only the language the person chose."""
+    lang = session.get("lang")
+    session.clear()
+    if lang in LANGUAGES:
+        session["lang"] = lang
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -35,7 +44,7 @@ def login() -> Any:
             flash(str(error.message), "danger")
             status = error.status
         else:
-            session.clear()
+            _clear_session()
             login_user(user)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
     elif request.method == "POST":
@@ -46,9 +55,10 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     if current_user.is_authenticated:
-        accounts.record_sign_out(current_user)
+        # The audit row names the account itself, not Flask-Login's proxy to it.
+        accounts.record_sign_out(current_user._get_current_object())
     logout_user()
-    session.clear()
+    _clear_session()
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
 
@@ -61,7 +71,7 @@ def forgot_password() -> Any:
         accounts.request_password_reset(form.email.data)
         flash(_("Nếu e-mail này có tài khoản, một liên kết đặt lại mật khẩu đã được gửi tới hộp thư."), "info")
         return redirect(url_for("auth.login"))
-    from repository.services import mail
+    from repository import mail
 
     return render_template("auth/forgot.html", form=form, mail_enabled=mail.configured())
 
@@ -93,12 +103,12 @@ def _token_page(raw: str, purpose: str, template: str) -> Any:
 
 @bp.route("/account/reset/<raw>", methods=["GET", "POST"])
 def reset_password(raw: str) -> Any:
-    return _token_page(raw, accounts.PURPOSE_RESET, "auth/reset.html")
+    return _token_page(raw, PURPOSE_RESET, "auth/reset.html")
 
 
 @bp.route("/account/activate/<raw>", methods=["GET", "POST"])
 def activate(raw: str) -> Any:
-    return _token_page(raw, accounts.PURPOSE_ACTIVATE, "auth/activate.html")
+    return _token_page(raw, PURPOSE_ACTIVATE, "auth/activate.html")
 
 
 @bp.route("/lang/<code>", methods=["POST"])
