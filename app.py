@@ -12,6 +12,8 @@ from repository import web
 from repository.cli import register_cli
 from repository.config import PROJECT_DIR, build_config
 from repository.extensions import babel, csrf, db, limiter, login_manager, migrate
+from repository.uploads import UploadRequest
+from storage import create_storage
 
 
 def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
@@ -32,6 +34,8 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     babel.init_app(app, locale_selector=web.select_locale,
                    default_translation_directories=str(PROJECT_DIR / "repository" / "translations"))
     login_manager.init_app(app)
+    app.extensions["storage"] = create_storage(app.config)
+    app.request_class = UploadRequest
     Bootstrap5(app)
     web.init_web(app)
     register_cli(app)

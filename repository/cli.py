@@ -47,6 +47,7 @@ def _report(error: DomainError) -> None:
 users_cli = AppGroup("users", help="Tài khoản người dùng.")
 schools_cli = AppGroup("schools", help="Trường học.")
 units_cli = AppGroup("units", help="Đơn vị hành chính (xã/phường).")
+materials_cli = AppGroup("materials", help="Học liệu.")
 
 
 @users_cli.command("create")
@@ -114,6 +115,61 @@ def units_load(province: int | None) -> None:
     click.echo(f"Tỉnh {code}: tạo mới {created}, cập nhật {updated} đơn vị.")
 
 
+@materials_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def materials_import(file: Path) -> None:
+    """Import materials from a JSON Lines file (format in the README)."""
+    from repository.services import material_import
+
+    result = _run(lambda: material_import.import_jsonl(SystemActor(), file))
+    click.echo(f"Đã nhập {result.imported} học liệu; từ chối {len(result.refused)} dòng.")
+    for line, reason in result.refused:
+        click.echo(f"  dòng {line}: {reason}", err=True)
+    if result.file_ids:
+        click.echo("Chạy `flask --app app materials process` để tạo ảnh thu nhỏ, bản xem trước và văn bản.")
+    if result.refused:
+        sys.exit(1)
+
+
+@materials_cli.command("process")
+@click.option("--limit", type=int, default=1000, help="Số tệp tối đa mỗi lượt.")
+@click.option("--loop", is_flag=True, help="Chạy liên tục (tiến trình xử lý nền).")
+def materials_process(limit: int, loop: bool) -> None:
+    """Make thumbnails, PDF renditions and search text for files still waiting."""
+    import time
+
+    from repository.services import processing
+
+    while True:
+        done = processing.process_pending(limit)
+        click.echo(f"Đã xử lý {done} tệp.")
+        if not loop:
+            return
+        if done == 0:
+            time.sleep(5)
+
+
+@click.command("check")
+@click.option("--repair", is_flag=True, help="Sửa những gì sửa được an toàn.")
+@click.option("--checksums", is_flag=True, help="Đọc lại từng tệp để so SHA-256 (chậm).")
+def check(repair: bool, checksums: bool) -> None:
+    """List inconsistencies between the database and the object store; exit 1 when any remain."""
+    from repository.services import consistency
+
+    report = _run(lambda: consistency.check_storage(SystemActor(), repair=repair, checksums=checksums))
+    repaired = {(f.kind, f.key) for f in report.repaired}
+    remaining = [f for f in report.findings if (f.kind, f.key) not in repaired]
+    click.echo(f"Đã kiểm tra {report.files} tệp trong CSDL và {report.objects} đối tượng lưu trữ.")
+    for finding in report.repaired:
+        click.echo(f"  đã sửa {finding.kind}: {finding.key} ({finding.detail})")
+    for finding in remaining:
+        click.echo(f"  {finding.kind}: {finding.key} {finding.detail}")
+    if remaining:
+        click.echo(f"Còn {len(remaining)} điểm không nhất quán.", err=True)
+        sys.exit(1)
+    click.echo("Không có điểm không nhất quán.")
+
+
 @click.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo province and print the demo accounts with their passwords (idempotent)."""
@@ -126,5 +182,5 @@ def seed_demo() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (users_cli, schools_cli, units_cli, seed_demo):
+    for command in (users_cli, schools_cli, units_cli, materials_cli, check, seed_demo):
         app.cli.add_command(command)

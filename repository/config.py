@@ -47,6 +47,17 @@ _SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "MAIL_USE_SSL": (_bool, False),
     "MAIL_FROM": (str, "kho-hoc-lieu@localhost"),
     "TRUST_PROXY": (_bool, False),
+    "STORAGE_BACKEND": (str, "local"),
+    "STORAGE_DIR": (str, lambda inst: str(inst / "storage")),
+    "S3_ENDPOINT_URL": (str, ""),
+    "S3_PUBLIC_ENDPOINT_URL": (str, ""),
+    "S3_BUCKET": (str, "kho-hoc-lieu"),
+    "S3_REGION": (str, "us-east-1"),
+    "S3_ADDRESSING_STYLE": (str, "path"),
+    "UPLOAD_MAX_BYTES": (_int, 2 * 1024**3),
+    "UPLOAD_MAX_HOURS": (_int, 6),
+    "UPLOAD_TMPDIR": (str, ""),
+    "PROCESSING": (str, "inline"),
 }
 
 

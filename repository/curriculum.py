@@ -354,6 +354,15 @@ def resolve_subject(name_or_code: str, data_dir: DataDir = None) -> str | None:
     return text if text in cur.subjects else cur.alias_index.get(match_key(text))
 
 
+def preschool_domains(data_dir: DataDir = None) -> dict[str, str]:
+    """Development domains of the preschool programme (code -> name), over both khối; a preschool
+    material is tagged with one of these where a general-education material has a subject."""
+    merged: dict[str, str] = {}
+    for domains in load(data_dir).preschool_domains.values():
+        merged.update(domains)
+    return merged
+
+
 def levels(data_dir: DataDir = None) -> list[Level]:
     """Cấp học (MAM_NON, TIEU_HOC, THCS, THPT, and the GDTX levels) with their grade codes."""
     return list(load(data_dir).levels.values())

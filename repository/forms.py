@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
 
@@ -78,3 +80,17 @@ class ConfirmForm(FlaskForm):
 class UnitForm(FlaskForm):
     name = StringField(_l("Tên đơn vị"), validators=[DataRequired(), Length(max=255)])
     active = BooleanField(_l("Đang hoạt động"))
+
+
+class MaterialForm(FlaskForm):
+    """Metadata of a material; the files travel in the same multipart request as `files`."""
+
+    title = StringField(_l("Tiêu đề"), validators=[DataRequired(), Length(max=500)])
+    description = TextAreaField(_l("Mô tả"), validators=[Length(max=20_000)])
+    subject = SelectField(_l("Môn học / lĩnh vực"), validators=[DataRequired()])
+    grades = SelectMultipleField(_l("Lớp / nhóm tuổi"), validators=[DataRequired()])
+    topic = StringField(_l("Chủ đề / bài học"), validators=[Length(max=255)])
+    series = SelectField(_l("Bộ sách giáo khoa"))
+    material_type = SelectField(_l("Loại học liệu"), validators=[DataRequired()])
+    licence = SelectField(_l("Giấy phép"), validators=[DataRequired()])
+    language = SelectField(_l("Ngôn ngữ"), validators=[DataRequired()])

@@ -9,7 +9,7 @@ import enum
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repository.extensions import db
@@ -225,3 +225,101 @@ class AuditEvent(db.Model):
     target_type: Mapped[Optional[str]] = mapped_column(String(32))
     target_id: Mapped[Optional[int]]
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MaterialStatus(str, enum.Enum):
+    """Workflow state codes, used by the API, the bulk import and the reports."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    SCHOOL_APPROVED = "school_approved"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    RETRACTED = "retracted"
+    TAKEN_DOWN = "taken_down"
+
+
+class FileState(str, enum.Enum):
+    UPLOADED = "uploaded"  # stored; thumbnails, rendition and text not made yet
+    READY = "ready"
+    FAILED = "failed"  # processing failed; the upload itself is kept
+
+
+class Material(db.Model):
+    """A learning material: metadata tagged by the curriculum, owned by a teacher and credited to
+    the school the teacher belonged to when creating it (school_id never changes)."""
+
+    __tablename__ = "materials"
+    __table_args__ = (Index("ix_materials_school_status", "school_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(32), index=True)
+    grades: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topic: Mapped[Optional[str]] = mapped_column(String(255))
+    series: Mapped[Optional[str]] = mapped_column(String(32))
+    material_type: Mapped[str] = mapped_column(String(32))
+    licence: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="vi")
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24), default=MaterialStatus.DRAFT.value, index=True)
+    approved_at: Mapped[Optional[datetime]]
+    view_count: Mapped[int] = mapped_column(default=0)
+    download_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    school: Mapped[School] = relationship()
+    owner: Mapped[User] = relationship()
+    files: Mapped[list["MaterialFile"]] = relationship(
+        back_populates="material", order_by="MaterialFile.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def current_files(self) -> list["MaterialFile"]:
+        return [f for f in self.files if f.is_current]
+
+
+class MaterialFile(db.Model):
+    """One stored file of a material. Replacing a file adds a new version; old versions stay."""
+
+    __tablename__ = "material_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    is_current: Mapped[bool] = mapped_column(default=True)
+    replaces_id: Mapped[Optional[int]] = mapped_column(ForeignKey("material_files.id"))
+    original_name: Mapped[str] = mapped_column(String(255))
+    extension: Mapped[str] = mapped_column(String(16))
+    object_key: Mapped[str] = mapped_column(String(128), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    mime_type: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=FileState.UPLOADED.value, index=True)
+    failure_reason: Mapped[Optional[str]] = mapped_column(Text)
+    thumbnail_key: Mapped[Optional[str]] = mapped_column(String(128))
+    preview_key: Mapped[Optional[str]] = mapped_column(String(128))
+    extracted_text: Mapped[Optional[str]] = mapped_column(Text)
+    text_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("material_files.id"))
+    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[Optional[datetime]]
+
+    material: Mapped[Material] = relationship(back_populates="files")
+    duplicate_of: Mapped[Optional["MaterialFile"]] = relationship(
+        foreign_keys=[duplicate_of_id], remote_side=[id]
+    )
+
+
+class PendingUpload(db.Model):
+    """An object being written before its file row commits: `check` does not call it an orphan
+    until it is older than the longest allowed upload."""
+
+    __tablename__ = "pending_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(128), unique=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -91,6 +91,24 @@ def _scope_of_school_admin(user: User, scope: Scope) -> bool:
     return scope.unit_id is None and scope.school_id in schools_where(user, Role.SCHOOL_ADMIN)
 
 
+_EDITABLE_STATES = {"draft", "changes_requested"}
+
+
+def _view_material(user: User, material: Any) -> bool:
+    """Published material is for everyone signed in; before that, for its author, its school's
+    staff, the officers of the school's commune/ward and the department."""
+    if material.status == "published" or material.owner_id == user.id or _dept_staff(user):
+        return True
+    if material.school_id in schools_where(user, *Role):
+        return True
+    school = material.school
+    return bool({school.unit_id, school.reports_to_id} & units_where(user, Role.UNIT_OFFICER))
+
+
+def _edit_material(user: User, material: Any) -> bool:
+    return material.owner_id == user.id and material.status in _EDITABLE_STATES
+
+
 Rule = Callable[[User, Any], bool]
 
 RULES: dict[str, Rule] = {
@@ -115,6 +133,13 @@ RULES: dict[str, Rule] = {
     "role.grant": _grant_role,
     "role.revoke": _grant_role,
     "audit.view": lambda user, obj: _dept_admin(user),
+    "material.create": lambda user, obj: bool(schools_where(user, Role.TEACHER)),
+    "material.view": _view_material,
+    "material.edit": _edit_material,
+    "material.delete": lambda user, material: material.owner_id == user.id and material.status == "draft",
+    "material.list_own": lambda user, obj: True,
+    "material.import": lambda user, obj: _dept_admin(user),
+    "storage.check": lambda user, obj: _dept_admin(user),
     "admin.access": lambda user, obj: _dept_admin(user)
     or bool(schools_where(user, Role.SCHOOL_ADMIN)),
 }

@@ -14,6 +14,7 @@ from flask import Flask, flash, jsonify, redirect, render_template, request, ses
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -84,12 +85,24 @@ def _enforce_password_change() -> Any:
     return None
 
 
+def _content_security_policy() -> str:
+    """Only 'self'; images and media may also come from the public object-store origin, where
+    previews are presigned. (data: images are Bootstrap's inline SVG icons.)"""
+    from flask import current_app
+
+    store = ""
+    if current_app.config["STORAGE_BACKEND"] == "s3":
+        endpoint = current_app.config["S3_PUBLIC_ENDPOINT_URL"] or current_app.config["S3_ENDPOINT_URL"]
+        parts = urlsplit(endpoint) if endpoint else None
+        store = f" {parts.scheme}://{parts.netloc}" if parts and parts.netloc else ""
+    return (f"default-src 'self'; img-src 'self' data:{store}; media-src 'self'{store}; object-src 'none'; "
+            "frame-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
 def _security_headers(response: Any) -> Any:
-    csp = "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; " \
-          "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers.setdefault("Content-Security-Policy", _content_security_policy())
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if request.is_secure:
@@ -98,7 +111,9 @@ def _security_headers(response: Any) -> Any:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    """API calls and the upload page's XMLHttpRequests get errors as JSON."""
+    return (request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+            or request.headers.get("X-Requested-With") == "XMLHttpRequest")
 
 
 def _error_response(status: int, message: Any) -> Any:
@@ -112,6 +127,12 @@ def _register_error_handlers(app: Flask) -> None:
     def _domain(error: DomainError) -> Any:
         db.session.rollback()
         return _error_response(status_for(error), error.message)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError) -> Any:
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", error)
+        return _error_response(503, _l("Cơ sở dữ liệu tạm thời không phản hồi. Vui lòng thử lại sau ít phút."))
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:
@@ -135,14 +156,14 @@ def _register_error_handlers(app: Flask) -> None:
 
 def init_web(app: Flask) -> None:
     """Register blueprints, request hooks, template helpers and error pages."""
-    from repository.views import account, admin, auth, labels, main, units
+    from repository.views import account, admin, auth, labels, main, materials, units
 
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, units.bp):
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, units.bp, materials.bp):
         app.register_blueprint(blueprint)
     app.before_request(_enforce_idle_timeout)
     app.before_request(_enforce_password_change)
@@ -154,4 +175,5 @@ def init_web(app: Flask) -> None:
         return {"can": lambda action, obj=None: permissions.can(current_user, action, obj),
                 "languages": LANGUAGES, "current_lang": select_locale(), "role_labels": labels.ROLE_LABELS,
                 "status_labels": labels.STATUS_LABELS, "school_event_labels": labels.SCHOOL_EVENT_LABELS,
-                "unit_kind_labels": labels.UNIT_KIND_LABELS}
+                "unit_kind_labels": labels.UNIT_KIND_LABELS,
+                "material_status_labels": labels.MATERIAL_STATUS_LABELS}

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from typing import Any
 
 from flask.testing import FlaskClient
 
 PASSWORD = "Bai-Giang#2025"
+# Every test app gets its own local object store, removed when the test run ends.
+_STORAGE_ROOT = tempfile.TemporaryDirectory(prefix="kho-test-storage-")
 
 
 class FreshContextClient(FlaskClient):
@@ -27,7 +30,8 @@ def make_app(url: str, **overrides: Any) -> Any:
 
     config = {"DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "ARGON2_PROFILE": "test",
               "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "test-secret",
-              "MAIL_SERVER": "", "SERVER_NAME": None}
+              "MAIL_SERVER": "", "SERVER_NAME": None, "PROCESSING": "worker",
+              "STORAGE_DIR": tempfile.mkdtemp(prefix="store-", dir=_STORAGE_ROOT.name)}
     if url.startswith("postgresql"):
         # Tests need no durability; waiting for WAL flushes only slows them down.
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True,

@@ -5,14 +5,17 @@ Demo accounts are active with a printed password and are not forced to change it
 """
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from repository import demo_files
 from repository.extensions import db
-from repository.models import User
+from repository.models import Material, MaterialStatus, User, utcnow
 from repository.permissions import require
-from repository.services import guarded, schools, users
+from repository.services import audit, guarded, materials, schools, unguarded, users
 
 DEMO_PASSWORD = "HocLieu#2025"
 DEMO_PROVINCE = 37
@@ -49,6 +52,77 @@ DEMO_ACCOUNTS = [
 ]
 
 
+# (author e-mail, title, subject, grades, type, series, file kind, status)
+DEMO_MATERIALS = [
+    ("gv.toan.ths1", "Phương trình bậc nhất một ẩn", "TOAN", ["8"], "BAI_GIANG_DIEN_TU", "KNTT", "pptx", "published"),
+    ("gv.toan.ths1", "Kế hoạch bài dạy: Phân số", "TOAN", ["6"], "KE_HOACH_BAI_DAY", "KNTT", "docx", "published"),
+    ("gv.toan.ths1", "Phiếu học tập: Số nguyên", "TOAN", ["6"], "PHIEU_HOC_TAP", "CTST", "xlsx", "school_approved"),
+    ("gv.toan.ths1", "Đề kiểm tra giữa kì I Toán 7", "TOAN", ["7"], "BAI_KIEM_TRA", "KNTT", "pdf", "submitted"),
+    ("gv.toan.ths1", "Hình học trực quan: Tam giác đều", "TOAN", ["6"], "HINH_ANH", "", "png", "draft"),
+    ("gv.van.ths1", "Bài giảng: Truyện Kiều – Trao duyên", "NGU_VAN", ["9"], "BAI_GIANG_DIEN_TU", "KNTT", "pptx", "published"),
+    ("gv.van.ths1", "Kế hoạch bài dạy: Văn bản nghị luận", "NGU_VAN", ["8"], "KE_HOACH_BAI_DAY", "CD", "docx", "school_approved"),
+    ("gv.van.ths1", "Phiếu đọc hiểu: Thơ lục bát", "NGU_VAN", ["6", "7"], "PHIEU_HOC_TAP", "KNTT", "docx", "draft"),
+    ("gv.khtn.ths2", "Thí nghiệm: Sự nóng chảy của nước đá", "KHTN", ["6"], "BAI_GIANG_DIEN_TU", "KNTT", "pptx", "published"),
+    ("gv.khtn.ths2", "Kế hoạch bài dạy: Tế bào", "KHTN", ["6"], "KE_HOACH_BAI_DAY", "KNTT", "docx", "published"),
+    ("gv.khtn.ths2", "Bảng số liệu: Nhiệt độ sôi", "KHTN", ["8"], "BANG_DU_LIEU", "", "xlsx", "submitted"),
+    ("gv.khtn.ths2", "Sơ đồ vòng tuần hoàn của nước", "KHTN", ["7"], "HINH_ANH", "CTST", "png", "published"),
+    ("gv.th1", "Tiếng Việt 3: Bài đọc Cây bàng", "TIENG_VIET", ["3"], "BAI_GIANG_DIEN_TU", "KNTT", "pptx", "published"),
+    ("gv.th1", "Toán 2: Phép cộng có nhớ", "TOAN", ["2"], "PHIEU_HOC_TAP", "KNTT", "pdf", "school_approved"),
+    ("gv.th1", "Tự nhiên và Xã hội 1: Gia đình em", "TU_NHIEN_XA_HOI", ["1"], "KE_HOACH_BAI_DAY", "CD", "docx", "draft"),
+    ("gv.th1", "Mĩ thuật 4: Tranh phong cảnh", "MI_THUAT", ["4"], "HINH_ANH", "", "png", "published"),
+    ("gv.mn1", "Bé làm quen với chữ cái", "PT_NGON_NGU", ["MG_5_6"], "BAI_GIANG_DIEN_TU", "", "pptx", "published"),
+    ("gv.mn1", "Kế hoạch hoạt động: Khám phá rau củ", "PT_NHAN_THUC", ["MG_4_5", "MG_5_6"], "KE_HOACH_BAI_DAY", "", "docx", "submitted"),
+    ("gv.ly.thpt1", "Vật lí 10: Chuyển động thẳng biến đổi đều", "VAT_LI", ["10"], "BAI_GIANG_DIEN_TU", "KNTT", "pptx", "published"),
+    ("gv.ly.thpt1", "Đề kiểm tra cuối kì Vật lí 11", "VAT_LI", ["11"], "BAI_KIEM_TRA", "KNTT", "pdf", "published"),
+    ("gv.ly.thpt1", "Bảng số liệu thí nghiệm con lắc đơn", "VAT_LI", ["11"], "BANG_DU_LIEU", "", "xlsx", "school_approved"),
+    ("gv.ly.thpt1", "Chuyên đề: Vật lí trong y học", "VAT_LI", ["12"], "TAI_LIEU_THAM_KHAO", "CTST", "docx", "draft"),
+    ("totruong.ths1", "Ngân hàng câu hỏi Toán 9: Hệ phương trình", "TOAN", ["9"], "NGAN_HANG_CAU_HOI", "KNTT", "docx", "published"),
+    ("totruong.ths1", "Phiếu học tập: Hàm số bậc nhất", "TOAN", ["9"], "PHIEU_HOC_TAP", "KNTT", "pdf", "school_approved"),
+]
+
+
+def _demo_file(kind: str, title: str, folder: Path) -> Path:
+    lines = [f"Học liệu minh hoạ: {title}.", "Mục tiêu: học sinh nắm được kiến thức trọng tâm.",
+             "Hoạt động: khởi động, hình thành kiến thức, luyện tập, vận dụng."]
+    path = folder / f"{len(list(folder.iterdir()))}.{kind}"
+    makers = {
+        "docx": lambda: demo_files.docx_file(path, title, lines),
+        "pptx": lambda: demo_files.pptx_file(path, title, lines),
+        "xlsx": lambda: demo_files.xlsx_file(path, title, [("Câu 1", 2), ("Câu 2", 3), ("Câu 3", 5)]),
+        "png": lambda: demo_files.png_file(path, title, (40, 90, 160)),
+        "pdf": lambda: demo_files.pdf_file(path, title, lines),
+    }
+    return makers[kind]()
+
+
+def _seed_materials(actor: Any) -> None:
+    """Create the demo materials once (when the demo authors have none yet)."""
+    authors = {email.split("@")[0]: email for email, *_rest in DEMO_ACCOUNTS}
+    first = db.session.scalar(select(User).where(User.email == authors["gv.toan.ths1"]))
+    if first is None or db.session.scalar(select(Material.id).where(Material.owner_id == first.id).limit(1)):
+        return
+    with tempfile.TemporaryDirectory(prefix="demo-") as tmp:
+        for who, title, subject, grades, mtype, series, kind, status in DEMO_MATERIALS:
+            author = db.session.scalar(select(User).where(User.email == authors[who]))
+            path = _demo_file(kind, title, Path(tmp))
+            data = materials.MaterialInput(title=title, subject=subject, grades=grades, material_type=mtype,
+                                           series=series, licence="CC_BY_SA_4",
+                                           description=f"{title}. Học liệu minh hoạ của kho học liệu số.")
+            material = materials.create_material(author, data, [materials.Upload(path, f"{fold_name(title)}.{kind}")])
+            if status != MaterialStatus.DRAFT.value:
+                # The review workflow is not built yet: the demo sets states as a bulk import would.
+                material.status = status
+                material.approved_at = utcnow() if status in ("school_approved", "published") else None
+                audit.record(actor, "material.imported", material, status=status)
+                db.session.commit()
+
+
+@unguarded("formats a demo file name; reads nothing")
+def fold_name(title: str) -> str:
+    """A file name like the ones teachers use: the title, keeping its Vietnamese letters."""
+    return "".join(c if c.isalnum() or c in " -" else "_" for c in title).strip()[:80]
+
+
 @guarded("school.manage")
 def seed(actor: Any) -> list[tuple[str, str, str]]:
     """Create what is missing of the demo province; returns (e-mail, password, label) rows."""
@@ -62,5 +136,6 @@ def seed(actor: Any) -> list[tuple[str, str, str]]:
             users.create_user(actor, users.UserInput(email, name, school_code, unit_code, roles),
                               password=DEMO_PASSWORD)
     db.session.commit()
+    _seed_materials(actor)
     return [(email, DEMO_PASSWORD, label) for email, _n, _r, _s, _u, label in DEMO_ACCOUNTS]
 

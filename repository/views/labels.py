@@ -27,3 +27,13 @@ SCHOOL_EVENT_LABELS = {
     "merged": _l("Sáp nhập vào trường khác"),
     "absorbed": _l("Tiếp nhận trường sáp nhập"),
 }
+MATERIAL_STATUS_LABELS = {
+    "draft": _l("Bản nháp"),
+    "submitted": _l("Đã gửi duyệt"),
+    "changes_requested": _l("Cần chỉnh sửa"),
+    "school_approved": _l("Trường đã duyệt"),
+    "published": _l("Đã công bố"),
+    "rejected": _l("Bị từ chối"),
+    "retracted": _l("Đã rút"),
+    "taken_down": _l("Đã gỡ"),
+}

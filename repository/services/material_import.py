@@ -1,0 +1,184 @@
+"""Bulk import of materials from JSON Lines: one material with one file per line.
+
+Rules: every line is validated exactly like the upload form (metadata and file checks); refused
+lines are reported by number and reason and the good ones are imported in batches; a line's file
+path is relative to the JSONL file and may not leave its folder; `created_at` without an offset
+is Asia/Ho_Chi_Minh time; a material imported approved or published counts as approved then. The
+import is an administrator's operation and each material is audited as imported.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Optional
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from repository.errors import DomainError, ValidationError
+from repository.extensions import db
+from repository.models import Material, MaterialStatus, User
+from repository.permissions import require
+from repository.services import audit, guarded, materials, schools
+
+LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+REQUIRED = ("title", "subject", "grades", "school", "owner", "file")
+KNOWN = set(REQUIRED) | {"description", "type", "series", "licence", "topic", "language", "status", "created_at"}
+APPROVED = {MaterialStatus.SCHOOL_APPROVED.value, MaterialStatus.PUBLISHED.value}
+BATCH = 200
+
+
+@dataclass
+class JsonlResult:
+    imported: int = 0
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    file_ids: list[int] = field(default_factory=list)
+
+
+def _bad(message: Any) -> ValidationError:
+    return ValidationError(message)
+
+
+def _created_at(value: Any) -> Optional[datetime]:
+    """ISO 8601; naive means Vietnam time. Stored as naive UTC like every timestamp."""
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise _bad(_l("created_at không đúng ISO 8601: %(value)s", value=value)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_ZONE)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _file_path(base: Path, value: Any) -> Path:
+    relative = Path(str(value or ""))
+    target = (base / relative).resolve()
+    if relative.is_absolute() or not target.is_relative_to(base.resolve()):
+        raise _bad(_l("Đường dẫn tệp phải nằm trong thư mục của tệp JSONL: %(value)s", value=value))
+    if not target.is_file():
+        raise _bad(_l("Không tìm thấy tệp: %(value)s", value=value))
+    return target
+
+
+def _owner(email: Any, school_id: int) -> User:
+    owner = db.session.scalar(select(User).where(User.email == str(email or "").strip().lower()))
+    if owner is None:
+        raise _bad(_l("Không tìm thấy người dùng %(value)s", value=email))
+    if owner.school_id != school_id:
+        raise _bad(_l("Người dùng %(value)s không thuộc trường của học liệu.", value=email))
+    return owner
+
+
+def _parse(line: str, base: Path) -> tuple[dict[str, Any], materials.CleanMaterial, materials.Upload, User]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise _bad(_l("Dòng không phải JSON hợp lệ: %(reason)s", reason=error.msg)) from None
+    if not isinstance(record, dict):
+        raise _bad(_l("Mỗi dòng phải là một đối tượng JSON."))
+    missing = [k for k in REQUIRED if k not in record]
+    unknown = sorted(set(record) - KNOWN)
+    if missing or unknown:
+        raise _bad(_l("Thiếu khóa: %(missing)s. Khóa không dùng được: %(unknown)s.",
+                      missing=", ".join(missing) or "-", unknown=", ".join(unknown) or "-"))
+    if not isinstance(record["grades"], list):
+        raise _bad(_l("grades phải là một danh sách."))
+    status = record.get("status") or MaterialStatus.DRAFT.value
+    if status not in {s.value for s in MaterialStatus}:
+        raise _bad(_l("Trạng thái không hợp lệ: %(value)s", value=status))
+    school = schools.school_by_code(str(record["school"]))
+    if school is None:
+        raise _bad(_l("Không tìm thấy trường có mã %(value)s", value=record["school"]))
+    clean = materials.validate_material_input(materials.MaterialInput(
+        title=record["title"], subject=str(record["subject"]), grades=[str(g) for g in record["grades"]],
+        material_type=record.get("type") or "KHAC", licence=record.get("licence") or "CC_BY_4",
+        description=record.get("description") or "", topic=record.get("topic") or "",
+        series=record.get("series") or "", language=record.get("language") or "vi"))
+    upload = materials.Upload(_file_path(base, record["file"]), Path(str(record["file"])).name)
+    record.update(status=status, school_id=school.id, created=_created_at(record.get("created_at")))
+    return record, clean, upload, _owner(record["owner"], school.id)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8-sig") as source:
+        for number, line in enumerate(source, start=1):
+            if line.strip():
+                yield number, line
+
+
+@dataclass
+class _Line:
+    number: int
+    record: dict[str, Any]
+    clean: materials.CleanMaterial
+    upload: materials.Upload
+    owner: User
+    checked: Any
+
+
+def _material(actor: Any, line: _Line, stored: materials.StoredObject) -> Material:
+    clean, record = line.clean, line.record
+    material = Material(title=clean.title, description=clean.description, subject=clean.subject, grades=clean.grades,
+                        topic=clean.topic, series=clean.series, material_type=clean.material_type,
+                        licence=clean.licence, language=clean.language, school_id=record["school_id"],
+                        owner_id=line.owner.id, status=record["status"])
+    if record["created"] is not None:
+        material.created_at = record["created"]
+    if record["status"] in APPROVED:
+        material.approved_at = material.created_at
+    material.files = [materials.file_row(line.upload, line.checked, stored, actor)]
+    return material
+
+
+def _import_batch(actor: Any, batch: list[_Line], result: JsonlResult) -> None:
+    """Store the batch's files, then write its rows in one transaction; a failure refuses the batch."""
+    try:
+        stored = materials.store_all([line.upload for line in batch], [line.checked for line in batch])
+    except DomainError as error:
+        result.refused.extend((line.number, str(error)) for line in batch)
+        return
+    made = []
+    try:
+        with materials.rows_or_no_objects([obj.key for obj in stored]):
+            for line, obj in zip(batch, stored):
+                material = _material(actor, line, obj)
+                db.session.add(material)
+                made.append(material)
+            db.session.flush()
+            for material, line in zip(made, batch):
+                audit.record(actor, "material.imported", material, status=line.record["status"], owner=line.owner.id)
+    except SQLAlchemyError as error:
+        result.refused.extend((line.number, f"database: {error.__class__.__name__}") for line in batch)
+        return
+    result.imported += len(made)
+    result.file_ids.extend(f.id for material in made for f in material.files)
+    db.session.expunge_all()  # keep the identity map small over 100,000 lines
+
+
+@guarded("material.import")
+def import_jsonl(actor: Any, path: Path) -> JsonlResult:
+    """Import every good line of `path`; refused lines are listed with their number and reason."""
+    require(actor, "material.import")
+    result = JsonlResult()
+    batch: list[_Line] = []
+    for number, text in _lines(path):
+        try:
+            record, clean, upload, owner = _parse(text, path.parent)
+            checked = materials.check_uploads([upload])[0]
+        except DomainError as error:
+            result.refused.append((number, str(error)))
+            continue
+        batch.append(_Line(number, record, clean, upload, owner, checked))
+        if len(batch) >= BATCH:
+            _import_batch(actor, batch, result)
+            batch = []
+    if batch:
+        _import_batch(actor, batch, result)
+    result.refused.sort()
+    return result

@@ -1,0 +1,244 @@
+"""The S3 backend: any S3-compatible server (MinIO, Ceph RGW, AWS) through boto3.
+
+Rules:
+- Client settings follow TECH-NOTES §2: SigV4, path-style addressing by default, standard retries
+  (3 attempts), checksums only "when_required" (newer boto3 defaults break MinIO/Ceph), short
+  connect timeout so an unreachable store fails fast.
+- `put` goes through `upload_fileobj`: one PutObject up to `part_size`, multipart above it. The
+  source is read part by part (full parts, even from streams that return short reads, since S3
+  refuses non-final parts under 5 MiB) and at most `max_concurrency` parts are held in memory, so
+  an upload costs about part_size x (max_concurrency + 1) of RAM. s3transfer aborts a failed
+  multipart upload, so a failed put leaves neither an object nor an unfinished upload.
+- Presigned URLs come from a second client bound to the PUBLIC endpoint, because SigV4 signs the
+  host; they last at most MAX_URL_EXPIRES and carry the Content-Disposition and a safe type.
+- Every botocore/boto3 failure becomes StorageError (ObjectNotFound for a missing key), with a
+  Vietnamese message safe to show and the original exception chained.
+- HEAD responses have no body, so `exists`/`size` cannot tell a missing bucket from a missing key;
+  `check()` (run it at start-up) reports a missing bucket.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import boto3
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from urllib3.exceptions import HTTPError as URLLib3Error
+
+from storage.base import MAX_URL_EXPIRES, REFUSED, UNAVAILABLE, ObjectInfo, ObjectNotFound, Storage, StorageError
+from storage.disposition import content_disposition, inline_allowed, safe_content_type
+from storage.keys import check_key, check_prefix, is_valid_key
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 5 * MiB
+ADDRESSING_STYLES = ("path", "virtual", "auto")
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_BUSY_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"})
+
+
+class S3Storage(Storage):
+    """Objects in one bucket of an S3-compatible server."""
+
+    def __init__(self, bucket: str, *, endpoint_url: str | None = None, public_endpoint_url: str | None = None,
+                 region: str = "us-east-1", addressing_style: str = "path", access_key: str | None = None,
+                 secret_key: str | None = None, part_size: int = 16 * MiB, max_concurrency: int = 4) -> None:
+        if addressing_style not in ADDRESSING_STYLES:
+            raise ValueError(f"S3 addressing style must be one of {ADDRESSING_STYLES}, not {addressing_style!r}")
+        if part_size < MIN_PART_SIZE or max_concurrency < 1:
+            raise ValueError("S3 part size must be at least 5 MiB and concurrency at least 1")
+        self.bucket = bucket
+        self.endpoint_url = endpoint_url
+        self.region = region
+        # One session for both clients: the second client reuses the loaded service model.
+        session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                        region_name=region)
+        config = client_config(addressing_style)
+        self._client: Any = session.client("s3", endpoint_url=endpoint_url, config=config)
+        self._presigner: Any = session.client("s3", endpoint_url=public_endpoint_url or endpoint_url,
+                                              config=config)
+        self._transfer = TransferConfig(multipart_threshold=part_size, multipart_chunksize=part_size,
+                                        max_concurrency=max_concurrency, preferred_transfer_client="classic")
+        # s3transfer buffers up to 10 parts by default; hold no more than the uploading threads need.
+        self._transfer.max_in_memory_upload_chunks = max_concurrency
+
+    def __repr__(self) -> str:
+        return f"S3Storage(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
+
+    def put(self, key: str, stream: BinaryIO, *, content_type: str = "application/octet-stream") -> int:
+        check_key(key)
+        source = _FullReads(stream)
+        with _translated():
+            self._client.upload_fileobj(source, self.bucket, key, Config=self._transfer,
+                                        ExtraArgs={"ContentType": safe_content_type(content_type)})
+        return source.count
+
+    def open(self, key: str) -> BinaryIO:
+        check_key(key)
+        with _translated(missing_is_not_found=True):
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+        return io.BufferedReader(_Body(response["Body"]), buffer_size=MiB)
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        with _translated():
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        check_key(key)
+        with _translated(missing_is_not_found=True):
+            return int(self._client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects under `prefix` in key order; objects with keys this package never makes are skipped."""
+        check_prefix(prefix)
+        pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        with _translated():
+            for page in pages:
+                for item in page.get("Contents", []):
+                    if is_valid_key(item["Key"]):
+                        yield ObjectInfo(item["Key"], int(item["Size"]), item["LastModified"].astimezone(timezone.utc))
+
+    def download_url(self, key: str, *, filename: str, content_type: str, inline: bool = False,
+                     expires: int = 900) -> str | None:
+        """A presigned GET on the public endpoint. Inline is honoured only for previewable types."""
+        check_key(key)
+        media_type = safe_content_type(content_type)
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentDisposition": content_disposition(filename, inline=inline and inline_allowed(media_type)),
+            "ResponseContentType": media_type,
+        }
+        with _translated():
+            return str(self._presigner.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=max(1, min(int(expires), MAX_URL_EXPIRES))))
+
+    def local_path(self, key: str) -> Path | None:
+        check_key(key)
+        return None
+
+    def check(self) -> None:
+        with _translated():
+            self._client.head_bucket(Bucket=self.bucket)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket when it does not exist yet (deployment and tests)."""
+        try:
+            self.check()
+            return
+        except StorageError as error:
+            cause = error.__cause__
+            if not (isinstance(cause, ClientError) and _status(cause) == 404):
+                raise
+        args: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            with _translated():
+                self._client.create_bucket(**args)
+        except StorageError as error:
+            cause = error.__cause__
+            if not (isinstance(cause, ClientError) and _code(cause) == "BucketAlreadyOwnedByYou"):
+                raise
+
+
+def client_config(addressing_style: str = "path") -> Config:
+    """The botocore settings every S3-compatible server accepts (TECH-NOTES §2)."""
+    return Config(signature_version="s3v4", s3={"addressing_style": addressing_style},
+                  retries={"mode": "standard", "max_attempts": 3},
+                  request_checksum_calculation="when_required", response_checksum_validation="when_required",
+                  connect_timeout=5, read_timeout=60)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+@contextmanager
+def _translated(*, missing_is_not_found: bool = False) -> Iterator[None]:
+    """Turn boto3/botocore failures into StorageError; other exceptions pass unchanged."""
+    try:
+        yield
+    except ClientError as exc:
+        if missing_is_not_found and _code(exc) in _MISSING_CODES:
+            raise ObjectNotFound() from exc
+        busy = _status(exc) >= 500 or _code(exc) in _BUSY_CODES
+        raise StorageError(UNAVAILABLE if busy else REFUSED) from exc
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        raise StorageError(REFUSED) from exc
+    except (BotoCoreError, Boto3Error) as exc:
+        raise StorageError(UNAVAILABLE) from exc
+
+
+class _FullReads:
+    """The caller's stream as s3transfer should see it: not seekable (so each byte is read once and
+    the count is exact), every read(n) filled to n bytes unless the stream ends, never closed."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int | None = -1) -> bytes:
+        # s3transfer calls read() with no size only after a short first read, to slurp "the rest"
+        # into one PutObject; filled reads mean that happens only at the end of the stream.
+        unbounded = size is None or size < 0
+        pieces: list[bytes] = []
+        wanted = MiB if size is None or size < 0 else size
+        while wanted > 0 and (piece := self._stream.read(wanted)):
+            pieces.append(piece)
+            if not unbounded:
+                wanted -= len(piece)
+        data = b"".join(pieces)
+        self.count += len(data)
+        return data
+
+    def close(self) -> None:
+        """The caller owns the stream."""
+
+
+class _Body(io.RawIOBase):
+    """A GetObject body whose network failures surface as StorageError."""
+
+    def __init__(self, body: Any) -> None:
+        super().__init__()
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._body.read(len(buffer))
+        except (BotoCoreError, URLLib3Error, OSError) as exc:
+            raise StorageError(UNAVAILABLE) from exc
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
