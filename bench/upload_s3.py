@@ -157,6 +157,11 @@ def main() -> None:
         client = boto3.client("s3", endpoint_url=endpoint)
         client.create_bucket(Bucket="baseline")
         client.create_bucket(Bucket="kho")
+        warm = work / "warm-up.mp4"
+        make_video(warm, 2)
+        # Both sides are measured warm: a first upload pays one-off costs (botocore loading its
+        # models and endpoint rules) that a long-running server pays once, not per upload.
+        client.upload_file(str(warm), "baseline", "warm-up.mp4")
         start = time.perf_counter()
         client.upload_file(str(video), "baseline", "video.mp4",
                            Config=TransferConfig(multipart_chunksize=16 * 1024**2, max_concurrency=4))
@@ -168,6 +173,7 @@ def main() -> None:
         port = free_port()
         server = start_app(env, port)
         try:
+            upload_through_app(port, warm)
             before = rss_kib(server.pid, "VmRSS")
             app_seconds = upload_through_app(port, video)
             peak = rss_kib(server.pid, "VmHWM")
@@ -182,7 +188,7 @@ def main() -> None:
     print(f"through the application:  {app_seconds:.2f} s  {app_rate:.1f} MiB/s")
     print(f"throughput ratio:         {app_rate / boto_rate:.2f}  (target >= 0.7)")
     print(f"app memory growth:        {(peak - before) / 1024:.1f} MiB  (target <= 100 MiB; "
-          f"RSS before {before / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB)")
+          f"RSS after warm-up {before / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB)")
 
 
 if __name__ == "__main__":

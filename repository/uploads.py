@@ -30,8 +30,25 @@ class HashingSpoolFile:
         return getattr(self._file, attribute)
 
 
+# Endpoints whose bodies carry files; every other request keeps the small global limit.
+UPLOAD_ENDPOINTS = {"materials.new", "materials.new_version"}
+
+
 class UploadRequest(Request):
-    """Flask's request, with every multipart file part spooled to a HashingSpoolFile."""
+    """Flask's request, with every multipart file part spooled to a HashingSpoolFile, and the
+    body limit raised for the upload endpoints only. (A property, not a before_request hook:
+    CSRFProtect parses the form in its own hook, which runs before a blueprint's.)"""
+
+    @property
+    def max_content_length(self) -> Optional[int]:  # type: ignore[override]
+        if self.endpoint in UPLOAD_ENDPOINTS:
+            # Several files of up to UPLOAD_MAX_BYTES each, plus the form fields.
+            return current_app.config["UPLOAD_MAX_BYTES"] * 10 + 1024 * 1024
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: Optional[int]) -> None:
+        Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]
 
     def _get_file_stream(self, total_content_length: Optional[int], content_type: Optional[str],
                          filename: Optional[str] = None, content_length: Optional[int] = None) -> IO[bytes]:

@@ -59,6 +59,12 @@ class Storage(abc.ABC):
         """Store everything `stream` yields under `key`, replacing any object there; return the
         number of bytes written. Reads in chunks; atomic; never closes `stream`."""
 
+    def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> int:
+        """Store a local file. Backends that can read a file by path (S3: parallel part reads,
+        no part buffered in memory) override this; the default streams it through put()."""
+        with path.open("rb") as stream:
+            return self.put(key, stream, content_type=content_type)
+
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
         """A readable stream of the object; the caller closes it. Raises ObjectNotFound."""

@@ -79,6 +79,16 @@ class S3Storage(Storage):
                                         ExtraArgs={"ContentType": safe_content_type(content_type)})
         return source.count
 
+    def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> int:
+        """upload_file opens the file once per part, so parts are read in parallel straight from
+        disk and none waits in memory: faster and smaller than put() for a spooled upload."""
+        check_key(key)
+        size = path.stat().st_size
+        with _translated():
+            self._client.upload_file(str(path), self.bucket, key, Config=self._transfer,
+                                     ExtraArgs={"ContentType": safe_content_type(content_type)})
+        return size
+
     def open(self, key: str) -> BinaryIO:
         check_key(key)
         with _translated(missing_is_not_found=True):

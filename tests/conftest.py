@@ -2,6 +2,7 @@
 PostgreSQL too. With REQUIRE_POSTGRES=1 a missing or unreachable PostgreSQL fails the run."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -11,6 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 import sqlalchemy as sa
+from moto.server import ThreadedMotoServer
 
 os.environ.setdefault("INSTANCE_PATH", str(Path(__file__).resolve().parent.parent / "instance" / "test"))
 
@@ -116,8 +118,14 @@ def database_url(request: pytest.FixtureRequest, tmp_root: Path) -> str:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Any]:
-    application = make_app(database_url)
+def app_overrides() -> dict[str, Any]:
+    """Configuration for the `app` fixture; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Any]:
+    application = make_app(database_url, **app_overrides)
     with application.app_context():
         limiter.reset()
         yield application
@@ -133,9 +141,9 @@ def client(app: Any) -> Any:
 @pytest.fixture
 def world(app: Any) -> dict[str, Any]:
     """A small province: the department, two communes, three schools and one account per role."""
+    from repository.models import AdminUnit
     from repository.permissions import SystemActor
     from repository.services import schools, users
-    from repository.models import AdminUnit
 
     system = SystemActor()
     schools.department_unit()
@@ -161,3 +169,37 @@ def world(app: Any) -> dict[str, Any]:
         made[key], _ = users.create_user(system, users.UserInput(email, f"Người {key}", school, unit, roles),
                                          password=PASSWORD)
     return made
+
+
+# An S3-compatible server (moto's server mode) for the storage contract and the S3 runs of the app.
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    # Keep the machine's own AWS set-up and proxies out of the tests.
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The URL of a moto S3 server running in this process for the whole session."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_ENV.items():
+            patch.setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+            patch.delenv(name, raising=False)
+        werkzeug_log = logging.getLogger("werkzeug")
+        level = werkzeug_log.level
+        werkzeug_log.setLevel(logging.WARNING)  # one access-log line per request otherwise
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+            werkzeug_log.setLevel(level)

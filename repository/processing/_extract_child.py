@@ -38,31 +38,41 @@ class JobFailed(Exception):
 
 
 class Budget:
-    """Collects text pieces until a character budget is spent."""
+    """Collects text pieces, grouped by font hint, until a character budget is spent."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self.segments: list[Segment] = []
+        self._groups: list[tuple[Optional[str], list[str]]] = []
         self.truncated = False
 
     @property
     def full(self) -> bool:
         return self.used >= self.limit
 
+    @property
+    def segments(self) -> list[Segment]:
+        return [("".join(parts), hint) for hint, parts in self._groups]
+
+    def clear(self) -> None:
+        self._groups.clear()
+        self.used = 0
+        self.truncated = False
+
     def add(self, text: str, hint: Optional[str] = None) -> None:
-        if not text or self.full:
-            if text:
-                self.truncated = True
+        if not text:
+            return
+        if self.full:
+            self.truncated = True
             return
         room = self.limit - self.used
         if len(text) > room:
             text, self.truncated = text[:room], True
         self.used += len(text)
-        if self.segments and self.segments[-1][1] == hint:
-            self.segments[-1] = (self.segments[-1][0] + text, hint)
+        if self._groups and self._groups[-1][0] == hint:
+            self._groups[-1][1].append(text)
         else:
-            self.segments.append((text, hint))
+            self._groups.append((hint, [text]))
 
 
 # ---------------------------------------------------------------- zip safety and legacy fonts
@@ -117,8 +127,7 @@ def extract_pdf(path: Path, budget: Budget, max_pages: int, engine: str) -> list
         except JobFailed:
             raise
         except Exception:  # noqa: BLE001 - pdfium refused the file: try pypdf
-            budget.segments.clear()
-            budget.used = 0
+            budget.clear()
     return flags + _pdf_pypdf(path, budget, max_pages)
 
 

@@ -158,7 +158,10 @@ def _import_batch(actor: Any, batch: list[_Line], result: JsonlResult) -> None:
         return
     result.imported += len(made)
     result.file_ids.extend(f.id for material in made for f in material.files)
-    db.session.expunge_all()  # keep the identity map small over 100,000 lines
+    for material in made:  # keep the identity map small over 100,000 lines
+        for stored_file in material.files:
+            db.session.expunge(stored_file)
+        db.session.expunge(material)
 
 
 @guarded("material.import")

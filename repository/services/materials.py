@@ -136,14 +136,12 @@ def _mark_in_flight(keys: list[str]) -> None:
 
 
 def _put(key: str, upload: Upload, mime_type: str) -> StoredObject:
-    """Stream a local file to the store. The store gets the real (seekable) file, so S3 multipart
-    reads it part by part instead of buffering parts in memory."""
+    """Store a spooled upload by path (S3 reads its parts in parallel, none buffered in memory)."""
     sha256 = upload.sha256 or _sha256_of(upload.path)
-    with upload.path.open("rb") as source:
-        try:
-            size = _store().put(key, source, content_type=mime_type)
-        except StorageError as error:
-            raise StoreUnavailable(_l("Không lưu được tệp: %(reason)s", reason=str(error))) from error
+    try:
+        size = _store().put_file(key, upload.path, content_type=mime_type)
+    except StorageError as error:
+        raise StoreUnavailable(_l("Không lưu được tệp: %(reason)s", reason=str(error))) from error
     return StoredObject(key, size, sha256)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,14 +18,6 @@ from repository.views.delivery import send_stored
 from repository.web import wants_json
 
 bp = Blueprint("materials", __name__, url_prefix="/materials")
-_UPLOAD_ENDPOINTS = {"materials.new", "materials.new_version"}
-
-
-@bp.before_request
-def _allow_large_uploads() -> None:
-    """Only the upload endpoints accept big bodies; everything else keeps the small global limit."""
-    if request.endpoint in _UPLOAD_ENDPOINTS:
-        request.max_content_length = current_app.config["UPLOAD_MAX_BYTES"] * 10 + 1024 * 1024
 
 
 def _choices(form: MaterialForm) -> MaterialForm:

@@ -2,52 +2,18 @@
 a `store` fixture that runs each contract test on the local and the S3 backend."""
 from __future__ import annotations
 
-import logging
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from storage import LocalStorage, S3Storage, Storage
 from storage.s3 import client_config
 
 PART_SIZE = 5 * 1024 * 1024  # the S3 minimum, so a 12 MiB upload takes three parts
-FAKE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    # Keep the machine's own AWS set-up and proxies out of the tests.
-    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
-    "NO_PROXY": "127.0.0.1,localhost",
-    "no_proxy": "127.0.0.1,localhost",
-}
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """The URL of a moto S3 server running in this process for the whole session."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in FAKE_ENV.items():
-            patch.setenv(name, value)
-        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-            patch.delenv(name, raising=False)
-        werkzeug_log = logging.getLogger("werkzeug")
-        level = werkzeug_log.level
-        werkzeug_log.setLevel(logging.WARNING)  # one access-log line per request otherwise
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        try:
-            host, port = server.get_host_and_port()
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
-            werkzeug_log.setLevel(level)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import glob
 import os
 import shutil
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 from typing import Callable, Optional
@@ -20,8 +21,6 @@ from repository.legacy_text import TCVN3_LOWER
 
 REQUIRE_MEDIA_TOOLS = os.environ.get("REQUIRE_MEDIA_TOOLS") == "1"
 TCVN3_ENCODE = {letter: byte for byte, letter in TCVN3_LOWER.items()}
-VIETNAMESE = "Tiếng Việt: Đường thẳng song song và học sinh lớp mười ở Hà Nội"
-VIETNAMESE_WORDS = ["Tiếng", "Việt", "Đường", "thẳng", "học", "sinh", "lớp", "mười", "Hà", "Nội"]
 _FONT_CANDIDATES = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
@@ -47,6 +46,22 @@ def soffice() -> None:
 @pytest.fixture
 def ffmpeg() -> None:
     _need(shutil.which("ffmpeg") is not None, "ffmpeg")
+
+
+@pytest.fixture
+def gone() -> Callable[[str], bool]:
+    """Whether a process has exited (or is a zombie awaiting init); SIGKILL may take a moment."""
+    def check(pid: str, wait: float = 2.0) -> bool:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                if "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
+                    return True
+            except FileNotFoundError:
+                return True
+            time.sleep(0.02)
+        return False
+    return check
 
 
 @pytest.fixture

@@ -1,0 +1,79 @@
+"""The application on the S3 backend, over HTTP to an S3-compatible server: uploads land in the
+bucket, downloads go through short-lived presigned URLs for the public endpoint, and an
+unreachable store refuses the upload cleanly."""
+from __future__ import annotations
+
+import io
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import boto3
+import pytest
+from flask import current_app
+from sqlalchemy import func, select
+
+from repository import demo_files
+from repository.extensions import db
+from repository.models import Material, PendingUpload
+from repository.permissions import SystemActor
+from repository.services import consistency
+from storage import S3Storage
+from tests.helpers import sign_in
+
+TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
+
+
+@pytest.fixture
+def app_overrides(s3_endpoint: str) -> dict[str, Any]:
+    bucket = f"kho-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+    return {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": s3_endpoint, "S3_BUCKET": bucket,
+            "S3_PUBLIC_ENDPOINT_URL": s3_endpoint.replace("127.0.0.1", "localhost")}
+
+
+def _form(tmp_path: Path) -> dict[str, Any]:
+    pdf = demo_files.pdf_file(tmp_path / "a.pdf", "Đề thi", ["Câu 1"]).read_bytes()
+    return {"title": "Đề thi học kì", "subject": "TOAN", "grades": ["6"], "material_type": "BAI_KIEM_TRA",
+            "licence": "CC_BY_4", "language": "vi", "files": (io.BytesIO(pdf), "Đề thi học kì.pdf")}
+
+
+def test_an_upload_lands_in_the_bucket_and_downloads_are_presigned_for_the_public_host(
+        client: Any, world: dict[str, Any], s3_endpoint: str, tmp_path: Path) -> None:
+    bucket = current_app.config["S3_BUCKET"]
+    sign_in(client, TEACHER)
+    assert client.post("/materials/new", data=_form(tmp_path)).status_code == 302
+    material = db.session.scalar(select(Material))
+    stored = material.files[0]
+    listing = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"] for o in listing] == [stored.object_key]
+    response = client.get(f"/materials/{material.id}/files/{stored.id}/download")
+    assert response.status_code == 302
+    url = urlsplit(response.headers["Location"])
+    query = parse_qs(url.query)
+    assert url.hostname == "localhost" and url.path == f"/{bucket}/{stored.object_key}"
+    assert int(query["X-Amz-Expires"][0]) <= 3600
+    disposition = unquote(query["response-content-disposition"][0])
+    assert disposition.startswith("attachment") and "Đề thi học kì.pdf" in disposition
+    preview = client.get(f"/materials/{material.id}/files/{stored.id}/preview")
+    assert preview.status_code == 200 and preview.data.startswith(b"%PDF-")
+    assert preview.headers["Content-Disposition"].startswith("inline")
+    assert "localhost" in client.get("/").headers["Content-Security-Policy"]  # img/media from the store
+    assert consistency.check_storage(SystemActor(), checksums=True).findings == []
+
+
+def test_the_store_unreachable_refuses_the_upload_and_leaves_nothing(
+        client: Any, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setitem(current_app.extensions, "storage",
+                        S3Storage("kho", endpoint_url=f"http://127.0.0.1:{closed}", access_key="x", secret_key="x"))
+    sign_in(client, TEACHER)
+    response = client.post("/materials/new", data=_form(tmp_path), headers={"X-Requested-With": "XMLHttpRequest"})
+    assert response.status_code == 503
+    assert "Không lưu được tệp" in response.get_json()["error"]["message"]
+    assert db.session.scalar(select(func.count()).select_from(Material)) == 0
+    assert db.session.scalar(select(func.count()).select_from(PendingUpload)) == 0
