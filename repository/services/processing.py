@@ -51,7 +51,7 @@ def _derive(row: MaterialFile, src: Path, workdir: Path) -> None:
     """Make the rendition, the thumbnail and the text; each one idempotent."""
     pdf_source = src if row.kind == "pdf" else None
     if row.kind in OFFICE_KINDS and processing.libreoffice_available():
-        rendition = processing.pdf_rendition(src, workdir / "rendition")
+        rendition = processing.pdf_rendition(src, workdir / "rendition", extension=row.extension)
         if rendition is not None:
             row.preview_key = _save(rendition, row.preview_key, "previews", "application/pdf")
             pdf_source = rendition
@@ -62,6 +62,9 @@ def _derive(row: MaterialFile, src: Path, workdir: Path) -> None:
         row.thumbnail_key = _save(thumb, row.thumbnail_key, "thumbnails", "image/jpeg")
     if row.kind in OFFICE_KINDS | {"pdf", "text"}:
         extracted = processing.extract_text(src, row.kind, row.extension)
+        if "unsupported_format" in extracted.flags and pdf_source is not None and pdf_source != src:
+            # Legacy .doc/.ppt/.xls: read the text of their PDF rendition instead.
+            extracted = processing.extract_text(pdf_source, "pdf", "pdf")
         row.extracted_text = extracted.text[:TEXT_LIMIT]
         row.text_flags = list(extracted.flags)
 
