@@ -36,7 +36,7 @@ seed-demo: db-upgrade
 
 run: seed-demo
 	@echo "Serving on http://$(HOST4):$(PORT) and http://$(HOST6):$(PORT)"
-	$(BIN)/waitress-serve --listen=$(HOST4):$(PORT) --listen=$(HOST6):$(PORT) --call app:create_app
+	LISTEN="$(HOST4):$(PORT) $(HOST6):$(PORT)" $(BIN)/python -m repository.serve
 
 test: translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

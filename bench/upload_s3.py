@@ -72,8 +72,8 @@ def start_app(env: dict[str, str], port: int) -> subprocess.Popen:
     subprocess.run(flask + ["users", "create", EMAIL, "--name", "Giáo viên đo", "--role", "teacher",
                             "--school", "BENCH01", "--password-stdin"],
                    env=env, check=True, capture_output=True, input=PASSWORD + "\n", text=True, cwd=ROOT)
-    server = subprocess.Popen([str(ROOT / ".venv/bin/waitress-serve"), f"--listen=127.0.0.1:{port}",
-                               "--call", "app:create_app"], env=env, cwd=ROOT,
+    server = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "repository.serve"],
+                              env=dict(env, LISTEN=f"127.0.0.1:{port}"), cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:

@@ -30,6 +30,12 @@ class HashingSpoolFile:
         return getattr(self._file, attribute)
 
 
+def upload_body_limit() -> int:
+    """Largest request body an upload may send: several files of up to UPLOAD_MAX_BYTES each,
+    plus the form fields. (Each file is still checked against UPLOAD_MAX_BYTES on its own.)"""
+    return current_app.config["UPLOAD_MAX_BYTES"] * 10 + 1024 * 1024
+
+
 # Endpoints whose bodies carry files; every other request keeps the small global limit.
 UPLOAD_ENDPOINTS = {"materials.new", "materials.new_version"}
 
@@ -42,8 +48,7 @@ class UploadRequest(Request):
     @property
     def max_content_length(self) -> Optional[int]:  # type: ignore[override]
         if self.endpoint in UPLOAD_ENDPOINTS:
-            # Several files of up to UPLOAD_MAX_BYTES each, plus the form fields.
-            return current_app.config["UPLOAD_MAX_BYTES"] * 10 + 1024 * 1024
+            return upload_body_limit()
         return super().max_content_length
 
     @max_content_length.setter
