@@ -78,7 +78,7 @@ def extract_text(src: Path, kind: str, extension: str, *, max_chars: int = 2_000
     extension says nothing (``"pdf"``, ``"text"``). Raises ProcessingFailed on timeout, crash,
     an archive that expands beyond 200 MB, a password-protected PDF or an unparsable file.
     """
-    src = Path(src).resolve()
+    src = Path(src).absolute()  # not resolve(): a symlink's name carries the extension
     if not src.is_file():
         raise ProcessingFailed("Không tìm thấy tệp / file not found", code="invalid")
     job = {

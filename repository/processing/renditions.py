@@ -108,7 +108,7 @@ def pdf_rendition(src: Path, dest_dir: Path, *, timeout: float = 120, extension:
     soffice = _soffice()
     if soffice is None:
         return None
-    src = Path(src).resolve()
+    src = Path(src).absolute()  # not resolve(): a symlink's name carries the extension
     ext = (extension or src.suffix).lower().lstrip(".")
     if ext not in IMPORT_FILTERS or not src.is_file():
         return None

@@ -115,7 +115,7 @@ def make_thumbnail(src: Path, kind: str, dest: Path, *, max_px: int = 480) -> bo
     kind = (kind or "").lower()
     if kind not in THUMBNAIL_KINDS:
         return False
-    src, dest = Path(src).resolve(), Path(dest)
+    src, dest = Path(src).absolute(), Path(dest)  # absolute, not resolve(): keep a link's name
     if not src.is_file():
         return False
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -30,11 +30,13 @@ def _store() -> Any:
 
 
 def _fetch(key: str, workdir: Path, name: str) -> Path:
-    """A local copy of an object (or the object itself on the local backend)."""
+    """A local file with the upload's extension (parsers such as openpyxl go by the name): a
+    link to the object on the local backend, a downloaded copy otherwise."""
+    target = workdir / name
     local = _store().local_path(key)
     if local is not None:
-        return local
-    target = workdir / name
+        target.symlink_to(local)
+        return target
     with _store().open(key) as source, target.open("wb") as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
     return target

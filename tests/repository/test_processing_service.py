@@ -69,3 +69,11 @@ def test_a_processing_failure_keeps_the_upload(world: dict[str, Any], tmp_path: 
     assert stored.object_key in _objects()
     monkeypatch.undo()
     assert processing_service.process_file(stored.id).state == "ready"  # safe to re-run
+
+
+def test_a_spreadsheet_gets_its_text_on_the_local_backend(world: dict[str, Any], tmp_path: Path) -> None:
+    """Local objects have no extension; the parsers must still see one."""
+    sheet = demo_files.xlsx_file(tmp_path / "s.xlsx", "Phiếu học tập", [("Câu hỏi về phân số", 2)])
+    stored = _upload(world, sheet, "Phiếu.xlsx")
+    assert stored.state == "ready", stored.failure_reason
+    assert "Câu hỏi về phân số" in stored.extracted_text
