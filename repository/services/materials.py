@@ -28,7 +28,9 @@ from repository.permissions import require, schools_where
 from repository.services import audit, guarded, processing, unguarded
 from storage import StorageError, new_key
 
-LANGUAGES = ("vi", "en", "fr", "ru", "zh", "ja", "ko", "de")
+# Language of a material's content (code -> its own name, as shown in the form).
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English", "fr": "Français", "ru": "Русский", "zh": "中文",
+             "ja": "日本語", "ko": "한국어", "de": "Deutsch"}
 
 
 class StoreUnavailable(DomainError):

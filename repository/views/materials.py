@@ -27,7 +27,7 @@ def _choices(form: MaterialForm) -> MaterialForm:
     form.material_type.choices = list(curriculum.material_types().items())
     form.licence.choices = [(lic.code, lic.name) for lic in curriculum.licences()]
     form.series.choices = [("", _("(không theo bộ sách)"))] + [(s.code, s.name) for s in curriculum.textbook_series()]
-    form.language.choices = [(code, code) for code in materials.LANGUAGES]
+    form.language.choices = list(materials.LANGUAGES.items())
     return form
 
 
