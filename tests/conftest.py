@@ -139,6 +139,23 @@ def client(app: Any) -> Any:
 
 
 @pytest.fixture
+def app_with(app: Any, database_url: str) -> Any:
+    """Build another app on the same database with configuration overrides."""
+    made = []
+
+    def build(**overrides: Any) -> Any:
+        application = make_app(database_url, **overrides)
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def world(app: Any) -> dict[str, Any]:
     """A small province: the department, two communes, three schools and one account per role."""
     from repository.models import AdminUnit

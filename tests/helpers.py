@@ -20,6 +20,14 @@ class FreshContextClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import has_app_context
+
+        from repository.extensions import db
+
+        if has_app_context():
+            # The test's own writes become visible to the request, and the test holds no locks
+            # while it waits for the server (one connection at a time, as with a real client).
+            db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

@@ -17,38 +17,11 @@ from repository.extensions import db
 from repository.models import AuditEvent, User, UserStatus, utcnow
 from repository.permissions import SystemActor
 from repository.services import users
-from tests.helpers import PASSWORD, make_app, sign_in
+from tests.helpers import PASSWORD, sign_in
 
 TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
 BAD_CREDENTIALS = "E-mail hoặc mật khẩu không đúng."
 NEW_PASSWORD = "Mat-Khau#2026"
-
-
-@pytest.fixture
-def app_with(app: Any, database_url: str) -> Any:
-    """Build another app on the same database with configuration overrides."""
-    made = []
-
-    def build(**overrides: Any) -> Any:
-        application = make_app(database_url, **overrides)
-        made.append(application)
-        return application
-
-    yield build
-    for application in made:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
-@pytest.fixture
-def client(app_with: Any) -> Any:
-    """A client of an app whose requests each get their own app context, as in production.
-
-    The shared `client` fixture runs requests inside the test's app context, so Flask-Login's
-    per-request user cache (flask.g) would carry one request's user into the next one.
-    """
-    return app_with().test_client()
 
 
 def alerts(response: Any) -> list[str]:

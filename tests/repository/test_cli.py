@@ -18,7 +18,15 @@ import pytest
 from sqlalchemy import func, select
 
 from repository.extensions import db
-from repository.models import AdminUnit, AuditEvent, Role, RoleAssignment, School, User, UserStatus
+from repository.models import (
+    AdminUnit,
+    AuditEvent,
+    Role,
+    RoleAssignment,
+    School,
+    User,
+    UserStatus,
+)
 from repository.services import demo
 from tests.helpers import PASSWORD, sign_in
 

@@ -20,7 +20,14 @@ from repository.errors import ImportRejected
 from repository.extensions import db
 from repository.legacy_text import TCVN3_LOWER
 from repository.models import (
-    AccountToken, AuditEvent, Role, RoleAssignment, School, SchoolEvent, User, UserStatus,
+    AccountToken,
+    AuditEvent,
+    Role,
+    RoleAssignment,
+    School,
+    SchoolEvent,
+    User,
+    UserStatus,
 )
 from repository.permissions import SystemActor
 from repository.services import imports, schools, users

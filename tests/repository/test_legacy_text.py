@@ -5,7 +5,13 @@ import unicodedata
 
 import pytest
 
-from repository.legacy_text import TCVN3, TCVN3_LOWER, WINDOWS_1258, decode_tcvn3, guess_legacy_encoding
+from repository.legacy_text import (
+    TCVN3,
+    TCVN3_LOWER,
+    WINDOWS_1258,
+    decode_tcvn3,
+    guess_legacy_encoding,
+)
 
 TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 TCVN3_ENCODE = {letter: byte for byte, letter in TCVN3_LOWER.items()}

@@ -85,9 +85,9 @@ def test_downgrade_to_base_and_upgrade_again(migrated_app: Any) -> None:
     assert differences == []
 
     # the re-created schema works: a school and an account can be stored again
+    from repository.models import AdminUnit
     from repository.permissions import SystemActor
     from repository.services import schools, users
-    from repository.models import AdminUnit
 
     db.session.add(AdminUnit(code="14329", name="Phường Hoa Lư", kind="ward", province_code=37))
     db.session.commit()

@@ -18,11 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from repository import passwords
+from repository import credentials, passwords
 from repository.extensions import db
 from repository.models import AccountToken, AuditEvent, User, UserStatus, utcnow
-from repository import credentials
-from tests.helpers import PASSWORD, make_app, sign_in
+from tests.helpers import PASSWORD, sign_in
 
 TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
 NEW_PASSWORD = "Mat-Khau#2026"
@@ -83,28 +82,6 @@ def tls_mailbox(tmp_path: Path) -> Iterator[tuple[Mailbox, int, Path]]:
         yield handler, port, cert
     finally:
         controller.stop()
-
-
-@pytest.fixture
-def app_with(app: Any, database_url: str) -> Iterator[Any]:
-    """Build another app on the same database with configuration overrides.
-
-    Its requests each get their own app context (as in production); the shared `client` fixture
-    runs requests inside the test's app context, where Flask-Login's user cache in flask.g would
-    carry one request's user into the next one.
-    """
-    made = []
-
-    def build(**overrides: Any) -> Any:
-        application = make_app(database_url, **overrides)
-        made.append(application)
-        return application
-
-    yield build
-    for application in made:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 @pytest.fixture

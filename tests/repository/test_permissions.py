@@ -18,9 +18,9 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 import repository.services
+from repository.errors import PermissionDenied
 from repository.models import Material, Role, UserStatus
 from repository.permissions import RULES, Grant, Scope, SystemActor, can, require
-from repository.errors import PermissionDenied
 
 PROJECT = Path(__file__).resolve().parents[2]
 ROLES = ("teacher", "school_reviewer", "school_admin", "unit_officer", "dept_reviewer", "dept_admin")

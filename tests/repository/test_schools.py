@@ -25,31 +25,9 @@ EMAILS = {
 
 
 @pytest.fixture
-def web(app: Any, database_url: str) -> Any:
-    """A second instance of the app for the HTTP requests of these tests.
-
-    The `app` fixture keeps one application context pushed for the whole test, and Flask reuses it
-    for every request; Flask-Login caches the signed-in user in that context's `g`, so without this
-    a request would run as whoever signed in last, on any client, and a disabled account would stay
-    signed in. A separate app gets a fresh context per request, as in production. Before each
-    request the test's own transaction is committed, so the test never holds locks while it waits
-    for the server (one connection at a time, as a real client and server would).
-    """
-    from flask.testing import FlaskClient
-
-    from tests.conftest import make_app
-
-    class Client(FlaskClient):
-        def open(self, *args: Any, **kwargs: Any) -> Any:
-            db.session.commit()
-            return super().open(*args, **kwargs)
-
-    web_app = make_app(database_url)
-    web_app.test_client_class = Client
-    yield web_app
-    with web_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def web(app: Any) -> Any:
+    """The app whose test clients make the HTTP requests (each in its own app context)."""
+    return app
 
 
 def _events(school: School) -> list[tuple[str, Any, Any]]:

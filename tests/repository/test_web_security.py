@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,39 +11,12 @@ from sqlalchemy import select
 
 from repository.extensions import db
 from repository.models import User
-from tests.helpers import PASSWORD, csrf_token, make_app, sign_in
+from tests.helpers import PASSWORD, csrf_token, sign_in
 
 TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
 ADMIN = "admin@so.ninhbinh.edu.vn"
 CSRF_MESSAGE = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại."
 ENGLISH_CATALOG = Path(__file__).resolve().parents[2] / "repository" / "translations" / "en" / "LC_MESSAGES" / "messages.mo"
-
-
-@pytest.fixture
-def app_with(app: Any, database_url: str) -> Iterator[Any]:
-    """Build another app on the same database with configuration overrides.
-
-    Its requests each get their own app context (as in production); the shared `client` fixture
-    runs requests inside the test's app context, where Flask-Login's user cache in flask.g would
-    carry one request's user into the next one.
-    """
-    made = []
-
-    def build(**overrides: Any) -> Any:
-        application = make_app(database_url, **overrides)
-        made.append(application)
-        return application
-
-    yield build
-    for application in made:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
-@pytest.fixture
-def client(app_with: Any) -> Any:
-    return app_with().test_client()
 
 
 def signed_in(client: Any) -> bool:

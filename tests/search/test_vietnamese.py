@@ -3,7 +3,13 @@ import unicodedata
 
 import pytest
 
-from search.vietnamese import canonical_i_y, fold, match_key, nfc, normalize_tone_placement
+from search.vietnamese import (
+    canonical_i_y,
+    fold,
+    match_key,
+    nfc,
+    normalize_tone_placement,
+)
 
 
 def nfd(text: str) -> str:

@@ -7,7 +7,12 @@ from urllib.parse import unquote
 import pytest
 from werkzeug.http import parse_options_header
 
-from storage.disposition import DEFAULT_NAME, content_disposition, inline_allowed, safe_content_type
+from storage.disposition import (
+    DEFAULT_NAME,
+    content_disposition,
+    inline_allowed,
+    safe_content_type,
+)
 
 LESSON = "Bài giảng Toán 6 – Phương trình.pptx"
 UNSAFE_IN_FALLBACK = set('"\\;%\r\n\t\x00/')

@@ -11,7 +11,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from storage import LocalStorage, ObjectNotFound, S3Storage, StorageError, create_storage
+from storage import (
+    LocalStorage,
+    ObjectNotFound,
+    S3Storage,
+    StorageError,
+    create_storage,
+)
 from storage.base import REFUSED, UNAVAILABLE
 from tests.storage.conftest import PART_SIZE
 from tests.storage.streams import GeneratedStream, MiB, SourceBroke, pattern

@@ -12,8 +12,13 @@ from pptx import Presentation
 from pptx.util import Inches
 from pypdf import PdfWriter
 
-from repository.processing import ExtractedText, ProcessingFailed, extract, extract_text
-from repository.processing import _extract_child
+from repository.processing import (
+    ExtractedText,
+    ProcessingFailed,
+    _extract_child,
+    extract,
+    extract_text,
+)
 
 VIETNAMESE = "Tiếng Việt: Đường thẳng song song và học sinh lớp mười ở Hà Nội"
 WORDS = ["Tiếng", "Việt", "Đường", "thẳng", "học", "sinh", "lớp", "mười", "Hà", "Nội"]

@@ -13,7 +13,13 @@ import pytest
 from openpyxl import Workbook
 from pptx import Presentation
 
-from repository.processing import extract_text, libreoffice_available, make_thumbnail, pdf_rendition, renditions
+from repository.processing import (
+    extract_text,
+    libreoffice_available,
+    make_thumbnail,
+    pdf_rendition,
+    renditions,
+)
 
 VIETNAMESE = "Tiếng Việt: Đường thẳng song song và học sinh lớp mười ở Hà Nội"
 WORDS = ["Tiếng", "Việt", "Đường", "thẳng", "học", "sinh", "lớp", "mười", "Nội"]
