@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -22,7 +22,8 @@ class ForgotPasswordForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     new_password = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(), Length(max=128)])
-    confirm = PasswordField(_l("Nhập lại mật khẩu mới"), validators=[DataRequired(), Length(max=128)])
+    confirm = PasswordField(_l("Nhập lại mật khẩu mới"), validators=[
+        DataRequired(), Length(max=128), EqualTo("new_password", message=_l("Hai mật khẩu không khớp."))])
 
 
 class ChangePasswordForm(NewPasswordForm):

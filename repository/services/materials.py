@@ -320,21 +320,24 @@ def get_file(actor: Any, material: Material, file_id: int) -> MaterialFile:
     return found
 
 
+def _increment(material: Material, column: Any) -> None:
+    """An atomic +1 in SQL, so concurrent requests never lose a count."""
+    db.session.execute(update(Material).where(Material.id == material.id).values({column: column + 1}))
+    db.session.commit()
+
+
 @guarded("material.view")
 def count_view(actor: Any, material: Material) -> None:
     """Counted per material only: no record of who viewed it."""
     require(actor, "material.view", material)
-    db.session.execute(update(Material).where(Material.id == material.id)
-                       .values(view_count=Material.view_count + 1))
-    db.session.commit()
+    _increment(material, Material.view_count)
 
 
 @guarded("material.view")
 def count_download(actor: Any, material: Material) -> None:
+    """Counted per material only: no record of who downloaded it."""
     require(actor, "material.view", material)
-    db.session.execute(update(Material).where(Material.id == material.id)
-                       .values(download_count=Material.download_count + 1))
-    db.session.commit()
+    _increment(material, Material.download_count)
 
 
 @guarded("material.list_own")

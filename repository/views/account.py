@@ -36,21 +36,17 @@ def change_password() -> Any:
     form = ChangePasswordForm()
     status = 200
     if form.validate_on_submit():
-        if form.new_password.data != form.confirm.data:
-            form.confirm.errors = [_("Hai mật khẩu không khớp.")]
-            status = 422
+        try:
+            user = current_user._get_current_object()  # the audit row needs the account, not the proxy
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
+        except DomainError as error:
+            flash_errors(error, form)
+            status = error.status
         else:
-            try:
-                user = current_user._get_current_object()  # the audit row needs the account, not the proxy
-                accounts.change_password(user, form.current_password.data, form.new_password.data)
-            except DomainError as error:
-                flash_errors(error, form)
-                status = error.status
-            else:
-                # The token rotated: renew this session's id so only the other sessions end.
-                login_user(user)
-                flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất."), "success")
-                return redirect(url_for("account.profile"))
+            # The token rotated: renew this session's id so only the other sessions end.
+            login_user(user)
+            flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã bị đăng xuất."), "success")
+            return redirect(url_for("account.profile"))
     elif request.method == "POST":
-        status = 400
+        status = 422
     return render_template("account/password.html", form=form), status

@@ -84,20 +84,16 @@ def _token_page(raw: str, purpose: str, template: str) -> Any:
     form = NewPasswordForm()
     status = 200
     if form.validate_on_submit():
-        if form.new_password.data != form.confirm.data:
-            form.confirm.errors = [_("Hai mật khẩu không khớp.")]
-            status = 422
+        try:
+            accounts.redeem_token(raw, purpose, form.new_password.data)
+        except DomainError as error:
+            flash_errors(error, form)
+            status = error.status
         else:
-            try:
-                accounts.redeem_token(raw, purpose, form.new_password.data)
-            except DomainError as error:
-                flash_errors(error, form)
-                status = error.status
-            else:
-                flash(_("Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới."), "success")
-                return redirect(url_for("auth.login"))
+            flash(_("Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới."), "success")
+            return redirect(url_for("auth.login"))
     elif request.method == "POST":
-        status = 400
+        status = 422
     return render_template(template, form=form, user=user), status
 
 
