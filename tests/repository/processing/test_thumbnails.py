@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import struct
 import zlib
@@ -116,6 +117,8 @@ def test_pdf_first_page(tmp_path, make_pdf):
 
 def test_pdf_falls_back_to_pdftoppm(tmp_path, make_pdf, monkeypatch):
     if shutil.which("pdftoppm") is None:
+        if os.environ.get("REQUIRE_MEDIA_TOOLS") == "1":
+            pytest.fail("pdftoppm (poppler-utils) is required when REQUIRE_MEDIA_TOOLS=1")
         pytest.skip("pdftoppm (poppler-utils) not installed")
     real_child = thumbnails._child
     monkeypatch.setattr(thumbnails, "_child",
