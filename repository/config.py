@@ -54,6 +54,7 @@ _SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "S3_BUCKET": (str, "kho-hoc-lieu"),
     "S3_REGION": (str, "us-east-1"),
     "S3_ADDRESSING_STYLE": (str, "path"),
+    "S3_PAYLOAD_SIGNING": (_bool, False),
     "UPLOAD_MAX_BYTES": (_int, 2 * 1024**3),
     "UPLOAD_MAX_HOURS": (_int, 6),
     "UPLOAD_TMPDIR": (str, ""),

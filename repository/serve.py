@@ -6,6 +6,7 @@ Flask's. LISTEN is a space-separated list of host:port (default: 127.0.0.1:5000 
 """
 from __future__ import annotations
 
+import logging
 import os
 
 from waitress import serve
@@ -15,6 +16,7 @@ from repository.uploads import upload_body_limit
 
 
 def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     listen = os.environ.get("LISTEN", "127.0.0.1:5000 [::1]:5000")
     threads = int(os.environ.get("THREADS", "8"))

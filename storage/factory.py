@@ -43,6 +43,7 @@ def _s3(config: Mapping[str, Any]) -> S3Storage:
         addressing_style=style,
         access_key=_setting(config, "AWS_ACCESS_KEY_ID") or os.environ.get("AWS_ACCESS_KEY_ID") or None,
         secret_key=_setting(config, "AWS_SECRET_ACCESS_KEY") or os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+        payload_signing=str(_setting(config, "S3_PAYLOAD_SIGNING") or "0").lower() in ("1", "true", "yes", "on"),
     )
 
 

@@ -8,6 +8,7 @@ the objects it stored. A file whose SHA-256 already exists elsewhere is flagged 
 from __future__ import annotations
 
 import hashlib
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,10 +141,14 @@ def _mark_in_flight(keys: list[str]) -> None:
 def _put(key: str, upload: Upload, mime_type: str) -> StoredObject:
     """Store a spooled upload by path (S3 reads its parts in parallel, none buffered in memory)."""
     sha256 = upload.sha256 or _sha256_of(upload.path)
+    started = time.perf_counter()
     try:
         size = _store().put_file(key, upload.path, content_type=mime_type)
     except StorageError as error:
         raise StoreUnavailable(_l("Không lưu được tệp: %(reason)s", reason=str(error))) from error
+    seconds = time.perf_counter() - started
+    current_app.logger.info("stored %s: %d bytes in %.2f s (%.1f MiB/s)", key, size, seconds,
+                            size / 1048576 / max(seconds, 1e-6))
     return StoredObject(key, size, sha256)
 
 

@@ -203,3 +203,13 @@ def test_factory_rejects_bad_settings(config: dict[str, Any], setting: str) -> N
 def test_s3_has_no_local_path(s3_store: S3Storage) -> None:
     s3_store.put(KEY, io.BytesIO(b"remote"))
     assert s3_store.local_path(KEY) is None
+
+
+def test_payload_signing_is_off_by_default_and_can_be_turned_on(s3_endpoint: str) -> None:
+    """Off: parts go as UNSIGNED-PAYLOAD (integrity from the app's own SHA-256); on by setting."""
+    from storage import create_storage
+
+    base = {"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ENDPOINT_URL": s3_endpoint}
+    assert create_storage(base)._client.meta.config.s3["payload_signing_enabled"] is False
+    signing = create_storage({**base, "S3_PAYLOAD_SIGNING": "1"})
+    assert signing._client.meta.config.s3["payload_signing_enabled"] is True
