@@ -1,28 +1,44 @@
-"""`python -m repository.serve`: the embedded production server (waitress) for `make run`.
+"""`python -m repository.serve`: the embedded production server (gunicorn, threaded workers) for
+`make run` and the benchmarks.
 
-Waitress refuses request bodies over its own limit (1 GiB by default) before the application sees
-them, so the limit is set from UPLOAD_MAX_BYTES here, the same way the upload endpoints raise
-Flask's. LISTEN is a space-separated list of host:port (default: 127.0.0.1:5000 [::1]:5000).
+Gunicorn hands the request body to the application as it arrives, so a large upload is spooled,
+hashed and — on S3 — sent in parts while it is still being received (a buffering server would
+hold the whole body first). LISTEN is a space-separated list of host:port (default
+127.0.0.1:5000 [::1]:5000); WORKERS and THREADS size the server.
 """
 from __future__ import annotations
 
-import logging
 import os
+from typing import Any
 
-from waitress import serve
+from gunicorn.app.base import BaseApplication
 
 from app import create_app
-from repository.uploads import upload_body_limit
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        return create_app()
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
-    listen = os.environ.get("LISTEN", "127.0.0.1:5000 [::1]:5000")
-    threads = int(os.environ.get("THREADS", "8"))
-    with app.app_context():
-        body_limit = upload_body_limit()
-    serve(app, listen=listen, threads=threads, max_request_body_size=body_limit)
+    _Server({
+        "bind": os.environ.get("LISTEN", "127.0.0.1:5000 [::1]:5000").split(),
+        "worker_class": "gthread",
+        "workers": int(os.environ.get("WORKERS", "2")),
+        "threads": int(os.environ.get("THREADS", "8")),
+        "timeout": 120,  # the worker heartbeat; long uploads run in threads and are not cut by it
+        "accesslog": "-",
+        "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
+    }).run()
 
 
 if __name__ == "__main__":

@@ -12,19 +12,42 @@ from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
 
 from repository.services.materials import Upload
+from storage import StorageError, new_key
 
 
 class HashingSpoolFile:
-    """A named temporary file that hashes everything written to it."""
+    """A named temporary file that hashes everything written to it and, on an object store that
+    takes parts early (S3), hands each full part to a StreamingUpload while the rest of the body
+    is still arriving. An upload the service did not complete is aborted when the request closes
+    its files, so a refused file leaves nothing in the store."""
 
-    def __init__(self, directory: Optional[str]) -> None:
+    def __init__(self, directory: Optional[str], stream_to_store: bool) -> None:
         self._file = tempfile.NamedTemporaryFile("wb+", dir=directory, prefix="upload-")
         self.name = self._file.name
         self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.upload: Any = None
+        if stream_to_store:
+            self.upload = current_app.extensions["storage"].stream(new_key("materials"), Path(self.name))
 
     def write(self, data: bytes) -> int:
         self.sha256.update(data)
-        return self._file.write(data)
+        written = self._file.write(data)
+        self.size += written
+        if self.upload is not None:
+            self._file.flush()  # the part senders read the spool file by path
+            try:
+                self.upload.written(self.size)
+            except StorageError:
+                # Keep receiving; the service stores the file afterwards and reports the store.
+                self.upload.abort()
+                self.upload = None
+        return written
+
+    def close(self) -> None:
+        if self.upload is not None:
+            self.upload.abort()  # nothing to do once the service completed it
+        self._file.close()
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self._file, attribute)
@@ -57,12 +80,15 @@ class UploadRequest(Request):
 
     def _get_file_stream(self, total_content_length: Optional[int], content_type: Optional[str],
                          filename: Optional[str] = None, content_length: Optional[int] = None) -> IO[bytes]:
-        return HashingSpoolFile(current_app.config.get("UPLOAD_TMPDIR") or None)  # type: ignore[return-value]
+        stream = self.endpoint in UPLOAD_ENDPOINTS and bool(filename)
+        directory = current_app.config.get("UPLOAD_TMPDIR") or None
+        return HashingSpoolFile(directory, stream)  # type: ignore[return-value]
 
 
 def as_upload(part: FileStorage) -> Upload:
     """The service's view of a received part: its spooled path, digest and the name given."""
     stream: Any = part.stream
     stream.flush()
-    digest = stream.sha256.hexdigest() if isinstance(stream, HashingSpoolFile) else None
-    return Upload(Path(stream.name), part.filename or "", digest)
+    if not isinstance(stream, HashingSpoolFile):
+        return Upload(Path(stream.name), part.filename or "")
+    return Upload(Path(stream.name), part.filename or "", stream.sha256.hexdigest(), stream.upload)

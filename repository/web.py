@@ -10,7 +10,16 @@ import time
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -19,10 +28,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from repository import permissions
+from repository.credentials import password_change_required
 from repository.errors import DomainError, status_for
 from repository.extensions import db, login_manager
 from repository.models import User
-from repository.credentials import password_change_required
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 # Pages a signed-in user who must change their password may still reach.

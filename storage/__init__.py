@@ -4,7 +4,13 @@ and an S3 backend (MinIO, Ceph RGW, AWS). This package owns object keys, atomic 
 download URLs and their Content-Disposition; file names, content types and every other metadata
 belong to the database. Only this package should import boto3.
 """
-from storage.base import MAX_URL_EXPIRES, ObjectInfo, ObjectNotFound, Storage, StorageError
+from storage.base import (
+    MAX_URL_EXPIRES,
+    ObjectInfo,
+    ObjectNotFound,
+    Storage,
+    StorageError,
+)
 from storage.disposition import content_disposition, inline_allowed, safe_content_type
 from storage.factory import create_storage
 from storage.keys import is_valid_key, new_key

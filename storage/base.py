@@ -17,7 +17,7 @@ import abc
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 UNAVAILABLE = "Kho lưu trữ tệp không phản hồi. Vui lòng thử lại sau."
 REFUSED = "Kho lưu trữ tệp từ chối yêu cầu. Vui lòng báo cho quản trị viên hệ thống."
@@ -64,6 +64,11 @@ class Storage(abc.ABC):
         no part buffered in memory) override this; the default streams it through put()."""
         with path.open("rb") as stream:
             return self.put(key, stream, content_type=content_type)
+
+    def stream(self, key: str, path: Path) -> Any:
+        """A StreamingUpload that sends `path` in parts while it is still being written, or None
+        when the backend gains nothing from it (the local folder): then use put_file()."""
+        return None
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:

@@ -29,12 +29,26 @@ import boto3
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 from urllib3.exceptions import HTTPError as URLLib3Error
 
-from storage.base import MAX_URL_EXPIRES, REFUSED, UNAVAILABLE, ObjectInfo, ObjectNotFound, Storage, StorageError
+from storage.base import (
+    MAX_URL_EXPIRES,
+    REFUSED,
+    UNAVAILABLE,
+    ObjectInfo,
+    ObjectNotFound,
+    Storage,
+    StorageError,
+)
 from storage.disposition import content_disposition, inline_allowed, safe_content_type
 from storage.keys import check_key, check_prefix, is_valid_key
+from storage.streaming import StreamingUpload
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
@@ -89,6 +103,12 @@ class S3Storage(Storage):
             self._client.upload_file(str(path), self.bucket, key, Config=self._transfer,
                                      ExtraArgs={"ContentType": safe_content_type(content_type)})
         return size
+
+    def stream(self, key: str, path: Path) -> StreamingUpload:
+        """Parts go up while the request body is still arriving (see storage.streaming)."""
+        check_key(key)
+        return StreamingUpload(self._client, self.bucket, key, path, part_size=self._transfer.multipart_chunksize,
+                               max_concurrency=self._transfer.max_request_concurrency, translated=_translated)
 
     def open(self, key: str) -> BinaryIO:
         check_key(key)

@@ -17,7 +17,12 @@ import re
 import unicodedata
 from typing import Iterable, Optional
 
-from repository.legacy_text import TCVN3, TCVN3_LOWER, decode_tcvn3, guess_legacy_encoding
+from repository.legacy_text import (
+    TCVN3,
+    TCVN3_LOWER,
+    decode_tcvn3,
+    guess_legacy_encoding,
+)
 from search.vietnamese import nfc
 
 __all__ = [

@@ -16,14 +16,27 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from repository import passwords
+from repository.credentials import (
+    PURPOSE_ACTIVATE,
+    PURPOSE_RESET,
+    issue_token,
+    set_password,
+    token_link,
+)
 from repository.errors import AuthenticationFailed, NotFound, Throttled, ValidationError
 from repository.extensions import db
 from repository.models import (
-    AccountToken, AuditEvent, LoginFailure, User, UserSchoolMove, UserStatus, utcnow,
+    AccountToken,
+    AuditEvent,
+    LoginFailure,
+    User,
+    UserSchoolMove,
+    UserStatus,
+    utcnow,
 )
-from repository.credentials import PURPOSE_ACTIVATE, PURPOSE_RESET, issue_token, set_password, token_link
 from repository.permissions import require
 from repository.services import audit, guarded, unguarded
+
 _BAD_CREDENTIALS = _l("E-mail hoặc mật khẩu không đúng.")
 
 

@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterator, Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from repository.csvfiles import read_rows, split_list
 from repository.errors import DomainError, ImportRejected, ValidationError
 from repository.extensions import db
-from repository.csvfiles import read_rows, split_list
 from repository.models import School, User
 from repository.permissions import Scope, require
 from repository.services import guarded, schools, users

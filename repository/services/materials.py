@@ -23,7 +23,14 @@ from repository.errors import DomainError, NotFound, ValidationError
 from repository.extensions import db
 from repository.fields import clean_text
 from repository.models import (
-    FileState, Material, MaterialFile, MaterialStatus, PendingUpload, Role, School, User,
+    FileState,
+    Material,
+    MaterialFile,
+    MaterialStatus,
+    PendingUpload,
+    Role,
+    School,
+    User,
 )
 from repository.permissions import require, schools_where
 from repository.services import audit, guarded, processing, unguarded
@@ -61,6 +68,7 @@ class Upload:
     path: Path
     filename: str
     sha256: Optional[str] = None
+    streaming: Any = None  # a StreamingUpload already sending the file's parts to the store
 
 
 @dataclass
@@ -143,7 +151,10 @@ def _put(key: str, upload: Upload, mime_type: str) -> StoredObject:
     sha256 = upload.sha256 or _sha256_of(upload.path)
     started = time.perf_counter()
     try:
-        size = _store().put_file(key, upload.path, content_type=mime_type)
+        if upload.streaming is not None:
+            size = upload.streaming.complete(upload.path.stat().st_size)
+        else:
+            size = _store().put_file(key, upload.path, content_type=mime_type)
     except StorageError as error:
         raise StoreUnavailable(_l("Không lưu được tệp: %(reason)s", reason=str(error))) from error
     seconds = time.perf_counter() - started
@@ -196,7 +207,7 @@ def file_row(upload: Upload, checked: filecheck.CheckedFile, stored: StoredObjec
 @unguarded("building block of the upload services, which check the policy first")
 def store_all(uploads: list[Upload], checked: list[filecheck.CheckedFile]) -> list[StoredObject]:
     """Store every upload under a new key, or none: a store failure removes what was written."""
-    keys = [new_key("materials") for _upload in uploads]
+    keys = [u.streaming.key if u.streaming is not None else new_key("materials") for u in uploads]
     _mark_in_flight(keys)
     stored: list[StoredObject] = []
     try:

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Query
 from repository import curriculum
 from repository.errors import NotFound, ValidationError
 from repository.extensions import db
+from repository.fields import clean_code, clean_text
 from repository.models import AdminUnit, Role, School, SchoolEvent, UnitKind, utcnow
 from repository.permissions import can, require, schools_where, units_where
 from repository.services import audit, guarded, unguarded
-from repository.fields import clean_code, clean_text
 
 
 @dataclass

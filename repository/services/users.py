@@ -12,17 +12,24 @@ from typing import Any, Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
 
-from repository import curriculum
+from repository import credentials, curriculum
 from repository.errors import NotFound, ValidationError
 from repository.extensions import db
+from repository.fields import clean_email, clean_name, clean_phone, clean_staff_id
 from repository.models import (
-    AccountToken, AdminUnit, PasswordHistory, Role, RoleAssignment, School, User,
-    UserSchoolMove, UserStatus, UnitKind,
+    AccountToken,
+    AdminUnit,
+    PasswordHistory,
+    Role,
+    RoleAssignment,
+    School,
+    UnitKind,
+    User,
+    UserSchoolMove,
+    UserStatus,
 )
 from repository.permissions import Grant, Scope, can, require, schools_where
-from repository import credentials
 from repository.services import audit, guarded, unguarded
-from repository.fields import clean_email, clean_name, clean_phone, clean_staff_id
 from repository.services.schools import department_unit, school_by_code, unit_by_code
 
 

@@ -3,14 +3,30 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from repository import csvfiles, curriculum
 from repository.errors import DomainError, ImportRejected, ValidationError
 from repository.forms import (
-    ConfirmForm, ImportForm, MergeForm, MoveForm, ProfileForm, RoleForm, SchoolForm, UserForm,
+    ConfirmForm,
+    ImportForm,
+    MergeForm,
+    MoveForm,
+    ProfileForm,
+    RoleForm,
+    SchoolForm,
+    UserForm,
 )
 from repository.models import Role
 from repository.permissions import Grant, can, require, schools_where

@@ -3,14 +3,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from repository.credentials import PURPOSE_ACTIVATE, PURPOSE_RESET
 from repository.errors import AuthenticationFailed, DomainError, NotFound, Throttled
 from repository.extensions import limiter
 from repository.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
-from repository.credentials import PURPOSE_ACTIVATE, PURPOSE_RESET
 from repository.services import accounts
 from repository.views import flash_errors
 from repository.web import LANGUAGES, safe_next

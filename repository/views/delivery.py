@@ -12,7 +12,13 @@ from typing import Any
 
 from flask import Response, abort, current_app, redirect, send_file, stream_with_context
 
-from storage import ObjectNotFound, StorageError, content_disposition, inline_allowed, safe_content_type
+from storage import (
+    ObjectNotFound,
+    StorageError,
+    content_disposition,
+    inline_allowed,
+    safe_content_type,
+)
 
 _CHUNK = 1024 * 1024
 

@@ -77,3 +77,35 @@ def test_the_store_unreachable_refuses_the_upload_and_leaves_nothing(
     assert "Không lưu được tệp" in response.get_json()["error"]["message"]
     assert db.session.scalar(select(func.count()).select_from(Material)) == 0
     assert db.session.scalar(select(func.count()).select_from(PendingUpload)) == 0
+
+
+def test_a_refused_large_file_sent_in_parts_leaves_nothing_in_the_bucket(
+        client: Any, world: dict[str, Any], s3_endpoint: str) -> None:
+    """Parts of a large upload go to S3 while it arrives; a refusal aborts them."""
+    bucket = current_app.config["S3_BUCKET"]
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    fake_video = b"<html><script>alert(1)</script>" + b" " * (17 * 1024 * 1024)  # more than one 16 MiB part
+    sign_in(client, TEACHER)
+    form = {"title": "Video giả", "subject": "TOAN", "grades": ["6"], "material_type": "VIDEO",
+            "licence": "CC_BY_4", "language": "vi", "files": (io.BytesIO(fake_video), "video.mp4")}
+    response = client.post("/materials/new", data=form, headers={"X-Requested-With": "XMLHttpRequest"})
+    assert response.status_code == 422 and "video.mp4" in response.get_json()["error"]["message"]
+    assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_large_file_sent_in_parts_is_stored_whole(client: Any, world: dict[str, Any], s3_endpoint: str) -> None:
+    import hashlib
+    import os
+
+    video = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + (20 * 1024 * 1024).to_bytes(4, "big") + b"mdat"
+    video += os.urandom(20 * 1024 * 1024)
+    sign_in(client, TEACHER)
+    form = {"title": "Video thật", "subject": "TOAN", "grades": ["6"], "material_type": "VIDEO",
+            "licence": "CC_BY_4", "language": "vi", "files": (io.BytesIO(video), "video.mp4")}
+    assert client.post("/materials/new", data=form).status_code == 302
+    stored = db.session.scalar(select(Material)).files[0]
+    body = boto3.client("s3", endpoint_url=s3_endpoint).get_object(
+        Bucket=current_app.config["S3_BUCKET"], Key=stored.object_key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == stored.sha256 == hashlib.sha256(video).hexdigest()
+    assert stored.size == len(video)
