@@ -1,6 +1,6 @@
 """Upload a large file through the application to the S3 backend and compare with boto3.
 
-Starts an S3-compatible server (moto's server mode) on 127.0.0.1, uploads the same file once
+Starts an S3-compatible server (moto's server mode, its own process) on 127.0.0.1, uploads the same file once
 with boto3's own upload_file and once through the running application (gunicorn, real HTTP,
 a streamed multipart body), and prints both throughputs, their ratio and the application's peak
 memory growth (VmHWM after minus VmRSS before the upload).
@@ -30,7 +30,6 @@ from typing import Iterator
 
 import boto3
 from boto3.s3.transfer import TransferConfig
-from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL, PASSWORD = "bench.teacher@bench.ninhbinh.edu.vn", "Bench#Upload2026"
@@ -85,6 +84,16 @@ def rss_kib(pid: int, field: str) -> int:
     raise RuntimeError(field)
 
 
+def wait_for_port(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
 def start_app(env: dict[str, str], port: int) -> subprocess.Popen:
     flask = [str(ROOT / ".venv/bin/flask"), "--app", "app"]
     subprocess.run(flask + ["db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
@@ -96,13 +105,8 @@ def start_app(env: dict[str, str], port: int) -> subprocess.Popen:
     server = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "repository.serve"],
                               env=dict(env, LISTEN=f"127.0.0.1:{port}", WORKERS="1"), cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the app did not start")
+    wait_for_port(port)
+    return server
 
 
 def sign_in(port: int) -> tuple[str, str]:
@@ -165,10 +169,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=1024, help="file size in MiB (default 1024)")
     args = parser.parse_args()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, s3_port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{s3_port}"
+    # The S3 server runs in a process of its own, so neither the boto3 baseline (in this process)
+    # nor the application (in its own) shares an interpreter lock with it.
+    s3_port = free_port()
+    moto = subprocess.Popen([str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    wait_for_port(s3_port)
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         work = Path(tmp)
@@ -203,7 +210,8 @@ def main() -> None:
         # keeps objects in memory and slows as it fills); the baseline is the mean of both runs.
         boto_runs.append(baseline_upload(client, video))
         boto_seconds = sum(boto_runs) / len(boto_runs)
-    moto.stop()
+    moto.terminate()
+    moto.wait(10)
     mib = size / 1024**2
     boto_rate, app_rate = mib / boto_seconds, mib / app_seconds
     print(f"file size:                {mib:.0f} MiB")
