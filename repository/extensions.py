@@ -1,6 +1,9 @@
 """Flask extension objects, created unbound and initialised in app.create_app."""
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -31,3 +34,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def object_store() -> Any:
+    """The app's blob store (storage.Storage), set up from the configuration in create_app."""
+    return current_app.extensions["storage"]

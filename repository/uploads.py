@@ -11,6 +11,7 @@ from typing import IO, Any, Optional
 from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
 
+from repository.extensions import object_store
 from repository.services.materials import Upload
 from storage import StorageError, new_key
 
@@ -28,7 +29,7 @@ class HashingSpoolFile:
         self.size = 0
         self.upload: Any = None
         if stream_to_store:
-            self.upload = current_app.extensions["storage"].stream(new_key("materials"), Path(self.name))
+            self.upload = object_store().stream(new_key("materials"), Path(self.name))
 
     def write(self, data: bytes) -> int:
         self.sha256.update(data)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import unicodedata
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -58,3 +59,22 @@ def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def encode_cp1258(text: str) -> bytes:
+    """What Excel on Vietnamese Windows writes: base letters plus separate combining tone marks."""
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = []
+    for char in text:
+        parts = unicodedata.normalize("NFD", char)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+        out.append(base + "".join(c for c in parts if c in tones))
+    return "".join(out).encode("cp1258")
+
+
+def encode_tcvn3(text: str) -> bytes:
+    """Lower-case Vietnamese text in TCVN3 (ABC): one byte per accented letter."""
+    from repository.legacy_text import TCVN3_LOWER
+
+    table = {letter: byte for byte, letter in TCVN3_LOWER.items()}
+    return bytes(table[c] if c in table else ord(c) for c in text)

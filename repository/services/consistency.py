@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from repository.extensions import db
+from repository.extensions import db, object_store
 from repository.models import FileState, MaterialFile, PendingUpload, utcnow
 from repository.permissions import require
 from repository.services import guarded, processing
@@ -115,7 +115,7 @@ def _repair(store: Any, removable: list[str], report: CheckReport) -> None:
 def check_storage(actor: Any, *, repair: bool = False, checksums: bool = False) -> CheckReport:
     """Compare database and object store; with `repair`, fix what can be fixed safely."""
     require(actor, "storage.check")
-    store = current_app.extensions["storage"]
+    store = object_store()
     grace = timedelta(hours=current_app.config["UPLOAD_MAX_HOURS"])
     report = CheckReport()
     objects = _stored_objects(store)

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from repository import curriculum, filecheck
 from repository.errors import DomainError, NotFound, ValidationError
-from repository.extensions import db
+from repository.extensions import db, object_store
 from repository.fields import clean_text
 from repository.models import (
     FileState,
@@ -135,10 +135,6 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _store() -> Any:
-    return current_app.extensions["storage"]
-
-
 def _mark_in_flight(keys: list[str]) -> None:
     """Commit the keys as uploads in flight before any byte is written, so that `check` knows
     an object without a row yet is not an orphan."""
@@ -154,7 +150,7 @@ def _put(key: str, upload: Upload, mime_type: str) -> StoredObject:
         if upload.streaming is not None:
             size = upload.streaming.complete(upload.path.stat().st_size)
         else:
-            size = _store().put_file(key, upload.path, content_type=mime_type)
+            size = object_store().put_file(key, upload.path, content_type=mime_type)
     except StorageError as error:
         raise StoreUnavailable(_l("Không lưu được tệp: %(reason)s", reason=str(error))) from error
     seconds = time.perf_counter() - started
@@ -167,7 +163,7 @@ def _remove_objects(keys: list[str]) -> None:
     """Best effort: what cannot be removed now is an orphan that `check --repair` removes later."""
     for key in keys:
         try:
-            _store().delete(key)
+            object_store().delete(key)
         except StorageError:
             current_app.logger.warning("could not remove object %s after a failed write", key)
 

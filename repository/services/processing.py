@@ -10,13 +10,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from flask import current_app
 from sqlalchemy import select
 
 from repository import processing
-from repository.extensions import db
+from repository.extensions import db, object_store
 from repository.models import FileState, MaterialFile, utcnow
 from repository.services import unguarded
 from storage import StorageError, new_key
@@ -25,19 +25,15 @@ OFFICE_KINDS = {"document", "presentation", "spreadsheet"}
 TEXT_LIMIT = 200_000  # characters kept in the database for indexing
 
 
-def _store() -> Any:
-    return current_app.extensions["storage"]
-
-
 def _fetch(key: str, workdir: Path, name: str) -> Path:
     """A local file with the upload's extension (parsers such as openpyxl go by the name): a
     link to the object on the local backend, a downloaded copy otherwise."""
     target = workdir / name
-    local = _store().local_path(key)
+    local = object_store().local_path(key)
     if local is not None:
         target.symlink_to(local)
         return target
-    with _store().open(key) as source, target.open("wb") as out:
+    with object_store().open(key) as source, target.open("wb") as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
     return target
 
@@ -45,7 +41,7 @@ def _fetch(key: str, workdir: Path, name: str) -> Path:
 def _save(path: Path, existing_key: Optional[str], area: str, content_type: str) -> str:
     key = existing_key or new_key(area)
     with path.open("rb") as stream:
-        _store().put(key, stream, content_type=content_type)
+        object_store().put(key, stream, content_type=content_type)
     return key
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, redirect, send_file, stream_with_context
+from flask import Response, abort, redirect, send_file, stream_with_context
 
+from repository.extensions import object_store
 from storage import (
     ObjectNotFound,
     StorageError,
@@ -53,7 +54,7 @@ def _stream(store: Any, key: str, filename: str, mime_type: str, inline: bool) -
 
 def send_stored(key: str, filename: str, mime_type: str, *, inline: bool) -> Any:
     """The response that delivers one stored object under the rules above."""
-    store = current_app.extensions["storage"]
+    store = object_store()
     mime_type, inline = _safe_type(mime_type, inline)
     try:
         path = store.local_path(key)

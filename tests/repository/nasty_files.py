@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import unicodedata
 import wave
 import zipfile
 import zlib
@@ -20,6 +19,8 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from repository.legacy_text import TCVN3_LOWER
+from tests import helpers
+from tests.helpers import encode_cp1258  # noqa: F401  (used by the nasty-file table)
 
 ODF = "application/vnd.oasis.opendocument."
 VIETNAMESE = "Bài giảng Ngữ văn lớp 7: Qua Đèo Ngang, Bà Huyện Thanh Quan.\nGiáo viên: Nguyễn Thị Hương\n"
@@ -223,20 +224,10 @@ def ole(*streams: str) -> bytes:
     return header + b"".join(struct.pack("<I", x) for x in fat).ljust(512, b"\xff") + b"".join(entries)
 
 
-def encode_cp1258(text: str) -> bytes:
-    """What Excel on Vietnamese Windows writes: base letters plus combining tone marks."""
-    marks = "\u0300\u0301\u0303\u0309\u0323"
-    out = []
-    for char in text:
-        parts = unicodedata.normalize("NFD", char)
-        out.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in marks))
-                   + "".join(c for c in parts if c in marks))
-    return "".join(out).encode("cp1258")
-
-
 def encode_tcvn3(text: str) -> bytes:
-    table = {letter: byte for byte, letter in TCVN3_LOWER.items()}
-    return bytes(table[c] if c in table else ord(c) for c in text.lower() if c in table or ord(c) < 128)
+    """TCVN3 of the lower-cased text, dropping what the table cannot encode."""
+    table = set(TCVN3_LOWER.values())
+    return helpers.encode_tcvn3("".join(c for c in text.lower() if c in table or ord(c) < 128))
 
 
 def elf() -> bytes:

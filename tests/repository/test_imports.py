@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from repository import csvfiles
 from repository.errors import ImportRejected
 from repository.extensions import db
-from repository.legacy_text import TCVN3_LOWER
 from repository.models import (
     AccountToken,
     AuditEvent,
@@ -31,7 +30,7 @@ from repository.models import (
 )
 from repository.permissions import SystemActor
 from repository.services import imports, schools, users
-from tests.helpers import PASSWORD, sign_in
+from tests.helpers import PASSWORD, encode_cp1258, encode_tcvn3, sign_in
 
 SCHOOL_HEADER = ["code", "name", "type", "unit_code", "grades", "active"]
 USER_HEADER = ["email", "full_name", "school_code", "unit_code", "roles", "phone", "staff_id", "subjects"]
@@ -63,21 +62,6 @@ def csv_text(header: list[str], rows: Iterable[list[str]], delimiter: str = ",")
 def utf8(header: list[str], rows: Iterable[list[str]], delimiter: str = ",", bom: bool = False) -> bytes:
     return (("\ufeff" if bom else "") + csv_text(header, rows, delimiter)).encode("utf-8")
 
-
-def encode_cp1258(text: str) -> bytes:
-    """Excel on Vietnamese Windows: base letters plus separate combining tone marks."""
-    tones = "\u0300\u0301\u0303\u0309\u0323"
-    out = []
-    for char in text:
-        parts = unicodedata.normalize("NFD", char)
-        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
-        out.append(base + "".join(c for c in parts if c in tones))
-    return "".join(out).encode("cp1258")
-
-
-def encode_tcvn3(text: str) -> bytes:
-    table = {letter: byte for byte, letter in TCVN3_LOWER.items()}
-    return bytes(table[c] if c in table else ord(c) for c in text)
 
 
 # --- looking at the database ------------------------------------------------------------------

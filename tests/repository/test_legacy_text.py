@@ -12,6 +12,7 @@ from repository.legacy_text import (
     decode_tcvn3,
     guess_legacy_encoding,
 )
+from tests.helpers import encode_cp1258, encode_tcvn3
 
 TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 TCVN3_ENCODE = {letter: byte for byte, letter in TCVN3_LOWER.items()}
@@ -24,20 +25,6 @@ SENTENCES = [
     "code,name,type,unit_code\nTHCS09,Trường THCS Đinh Tiên Hoàng,THCS,14329\n",
 ]
 
-
-def encode_cp1258(text: str) -> bytes:
-    """What Excel on Vietnamese Windows writes: base letters plus separate combining tone marks."""
-    out = []
-    for char in text:
-        parts = unicodedata.normalize("NFD", char)
-        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONE_MARKS))
-        out.append(base + "".join(c for c in parts if c in TONE_MARKS))
-    return "".join(out).encode("cp1258")
-
-
-def encode_tcvn3(text: str) -> bytes:
-    """Lower-case Vietnamese text in TCVN3 (ABC): one byte per accented letter."""
-    return bytes(TCVN3_ENCODE[c] if c in TCVN3_ENCODE else ord(c) for c in text)
 
 
 def test_encoders_produce_what_utf8_refuses() -> None:
