@@ -13,6 +13,7 @@ from repository.cli import register_cli
 from repository.config import PROJECT_DIR, build_config
 from repository.extensions import babel, csrf, db, limiter, login_manager, migrate
 from repository.uploads import UploadRequest
+import search
 from storage import create_storage
 
 
@@ -35,6 +36,7 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
                    default_translation_directories=str(PROJECT_DIR / "repository" / "translations"))
     login_manager.init_app(app)
     app.extensions["storage"] = create_storage(app.config)
+    search.init_app(app)
     app.request_class = UploadRequest
     Bootstrap5(app)
     web.init_web(app)

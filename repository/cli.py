@@ -48,6 +48,40 @@ users_cli = AppGroup("users", help="Tài khoản người dùng.")
 schools_cli = AppGroup("schools", help="Trường học.")
 units_cli = AppGroup("units", help="Đơn vị hành chính (xã/phường).")
 materials_cli = AppGroup("materials", help="Học liệu.")
+tokens_cli = AppGroup("tokens", help="Mã truy cập API cá nhân.")
+search_cli = AppGroup("search", help="Chỉ mục tìm kiếm.")
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the index into a fresh directory and switch to it; searches keep working."""
+    from repository.services import search_index
+
+    path = _run(lambda: search_index.rebuild(SystemActor()))
+    click.echo(f"Đã dựng lại chỉ mục: {path}")
+
+
+@search_cli.command("worker")
+@click.option("--interval", default=1.0, show_default=True, help="Số giây chờ giữa hai lần đọc nhật ký.")
+@click.option("--once", is_flag=True, help="Áp dụng một lần rồi thoát.")
+def search_worker(interval: float, once: bool) -> None:
+    """Apply the search change log to this host's index continuously (SEARCH_APPLY=worker)."""
+    import time
+
+    from repository.services import search_index
+
+    actor = SystemActor()
+    last_prune = 0.0
+    while True:
+        applied = _run(lambda: search_index.apply_log(actor))
+        if applied:
+            click.echo(f"Đã áp dụng {applied} thay đổi.")
+        if time.monotonic() - last_prune > 3600:
+            _run(lambda: search_index.prune_log(actor))
+            last_prune = time.monotonic()
+        if once:
+            return
+        time.sleep(interval)
 
 
 @users_cli.command("create")
@@ -74,15 +108,15 @@ def users_create(email: str, name: str, roles: tuple[str, ...], school: str, uni
 @click.option("--links", "links_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Ghi liên kết kích hoạt của tài khoản mới vào tệp CSV này.")
 def users_import(file: Path, links_file: Path | None) -> None:
-    """Import accounts from a CSV file (columns in the README)."""
+    """Import accounts from a CSV or XLSX file (columns in the README)."""
     from repository import csvfiles
-    from repository.services import imports, users
+    from repository.services import exchange, users
 
     # Checked before importing: once the accounts exist a second run has no new accounts to link.
     if links_file and not (links_file.parent.is_dir() and os.access(links_file.parent, os.W_OK)):
         raise click.BadParameter(f"không ghi được vào thư mục {links_file.parent}", param_hint="'--links'")
     actor = SystemActor()
-    result = _run(lambda: imports.import_users(actor, file.read_bytes()))
+    result = _run(lambda: exchange.import_users_file(actor, file.read_bytes(), file.name))
     click.echo(f"Tạo mới {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}.")
     if links_file and result.new_user_ids:
         links = users.activation_links(actor, result.new_user_ids)
@@ -97,11 +131,40 @@ def users_import(file: Path, links_file: Path | None) -> None:
 @schools_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def schools_import(file: Path) -> None:
-    """Import schools from a CSV file (columns in the README)."""
-    from repository.services import imports
+    """Import schools from a CSV or XLSX file (columns in the README)."""
+    from repository.services import exchange
 
-    result = _run(lambda: imports.import_schools(SystemActor(), file.read_bytes()))
+    result = _run(lambda: exchange.import_schools_file(SystemActor(), file.read_bytes(), file.name))
     click.echo(f"Tạo mới {result.created}, cập nhật {result.updated}, không đổi {result.unchanged}.")
+
+
+def _export_format(file: Path, allowed: tuple[str, ...]) -> str:
+    fmt = file.suffix.lower().lstrip(".")
+    if fmt not in allowed:
+        raise click.BadParameter(f"đuôi tệp phải là một trong: {', '.join(allowed)}", param_hint="'FILE'")
+    return fmt
+
+
+@schools_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def schools_export(file: Path) -> None:
+    """Export every school to FILE.csv or FILE.xlsx, in the columns of the import."""
+    from repository.services import exchange
+
+    fmt = _export_format(file, ("csv", "xlsx"))
+    file.write_bytes(_run(lambda: exchange.export_schools(SystemActor(), fmt)))
+    click.echo(f"Đã ghi {file}.")
+
+
+@users_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def users_export(file: Path) -> None:
+    """Export every account to FILE.csv or FILE.xlsx, in the columns of the import."""
+    from repository.services import exchange
+
+    fmt = _export_format(file, ("csv", "xlsx"))
+    file.write_bytes(_run(lambda: exchange.export_users(SystemActor(), fmt)))
+    click.echo(f"Đã ghi {file}.")
 
 
 @units_cli.command("load")
@@ -131,6 +194,20 @@ def materials_import(file: Path) -> None:
         sys.exit(1)
 
 
+@materials_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def materials_export(file: Path) -> None:
+    """Export the catalogue's metadata (not the files) to FILE.jsonl or FILE.csv."""
+    from repository.services import exchange
+
+    fmt = _export_format(file, ("jsonl", "csv"))
+    chunks = _run(lambda: exchange.export_catalogue(SystemActor(), fmt))
+    with file.open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    click.echo(f"Đã ghi {file}.")
+
+
 @materials_cli.command("process")
 @click.option("--limit", type=int, default=1000, help="Số tệp tối đa mỗi lượt.")
 @click.option("--loop", is_flag=True, help="Chạy liên tục (tiến trình xử lý nền).")
@@ -149,6 +226,23 @@ def materials_process(limit: int, loop: bool) -> None:
             time.sleep(5)
 
 
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Tên gợi nhớ của mã truy cập.")
+@click.option("--read-only", is_flag=True, help="Chỉ cho phép đọc (GET).")
+@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Ngày hết hạn YYYY-MM-DD (dùng được hết ngày đó).")
+def tokens_create(email: str, name: str, read_only: bool, expires: Any) -> None:
+    """Create a personal access token for an account and print only the token (shown once)."""
+    from repository.services import tokens
+
+    owner = _run(lambda: tokens.account_by_email(email))
+    expires_on = expires.date() if expires else None
+    _token, raw = _run(lambda: tokens.create_token(SystemActor(), owner, name, read_only=read_only,
+                                                   expires_on=expires_on))
+    click.echo(raw)  # only the token on stdout, so that scripts can capture it
+
+
 @click.command("check")
 @click.option("--repair", is_flag=True, help="Sửa những gì sửa được an toàn.")
 @click.option("--checksums", is_flag=True, help="Đọc lại từng tệp để so SHA-256 (chậm).")
@@ -156,7 +250,10 @@ def check(repair: bool, checksums: bool) -> None:
     """List inconsistencies between the database and the object store; exit 1 when any remain."""
     from repository.services import consistency
 
+    from repository.services import search_index
+
     report = _run(lambda: consistency.check_storage(SystemActor(), repair=repair, checksums=checksums))
+    index_report = _run(lambda: search_index.check_index(SystemActor(), repair=repair))
     repaired = {(f.kind, f.key) for f in report.repaired}
     remaining = [f for f in report.findings if (f.kind, f.key) not in repaired]
     click.echo(f"Đã kiểm tra {report.files} tệp trong CSDL và {report.objects} đối tượng lưu trữ.")
@@ -164,8 +261,16 @@ def check(repair: bool, checksums: bool) -> None:
         click.echo(f"  đã sửa {finding.kind}: {finding.key} ({finding.detail})")
     for finding in remaining:
         click.echo(f"  {finding.kind}: {finding.key} {finding.detail}")
-    if remaining:
-        click.echo(f"Còn {len(remaining)} điểm không nhất quán.", err=True)
+    click.echo(f"Chỉ mục tìm kiếm: {index_report.documents} tài liệu, {index_report.materials} học liệu trong CSDL.")
+    index_problems = 0 if index_report.repaired else index_report.problems
+    if index_report.repaired:
+        click.echo(f"  đã sửa chỉ mục: {index_report.repaired} học liệu được đánh chỉ mục lại")
+    for kind, ids in (("index_missing", index_report.missing), ("index_extra", index_report.extra),
+                      ("index_stale", index_report.stale)):
+        if ids and not index_report.repaired:
+            click.echo(f"  {kind}: {', '.join(map(str, ids[:50]))}{' …' if len(ids) > 50 else ''}")
+    if remaining or index_problems:
+        click.echo(f"Còn {len(remaining) + index_problems} điểm không nhất quán.", err=True)
         sys.exit(1)
     click.echo("Không có điểm không nhất quán.")
 
@@ -181,6 +286,19 @@ def seed_demo() -> None:
         click.echo(f"  {email:<40} {password:<16} {label}")
 
 
+review_cli = AppGroup("review", help="Quy trình duyệt học liệu.")
+
+
+@review_cli.command("digest")
+def review_digest() -> None:
+    """E-mail each reviewer the queue notices kept for the daily digest (run once a day)."""
+    from repository.services import notifications
+
+    sent = notifications.send_digest()
+    click.echo(f"Đã gửi {sent} thư tổng hợp.")
+
+
 def register_cli(app: Flask) -> None:
-    for command in (users_cli, schools_cli, units_cli, materials_cli, check, seed_demo):
+    for command in (users_cli, schools_cli, units_cli, materials_cli, tokens_cli, search_cli, check, seed_demo,
+                    review_cli):
         app.cli.add_command(command)

@@ -55,10 +55,20 @@ _SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "S3_REGION": (str, "us-east-1"),
     "S3_ADDRESSING_STYLE": (str, "path"),
     "S3_PAYLOAD_SIGNING": (_bool, False),
+    "S3_UPLOAD_CHECKSUMS": (_bool, True),
     "UPLOAD_MAX_BYTES": (_int, 2 * 1024**3),
     "UPLOAD_MAX_HOURS": (_int, 6),
     "UPLOAD_TMPDIR": (str, ""),
     "PROCESSING": (str, "inline"),
+    "ANONYMOUS_ACCESS": (_bool, True),
+    "SEARCH_INDEX_DIR": (str, lambda inst: str(inst / "search-index")),
+    "SEARCH_APPLY": (str, "inline"),
+    "SEARCH_RESULT_CACHE": (_int, 1024),
+    # API and OAI-PMH (issue 7)
+    "REDIS_URL": (str, ""),
+    "API_RATE_LIMIT": (str, "600 per minute"),
+    "API_IP_RATE_LIMIT": (str, "300 per minute"),
+    "OAI_PAGE_SIZE": (_int, 100),
 }
 
 
@@ -108,4 +118,7 @@ def _derive_web_settings(config: dict[str, Any]) -> None:
     config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
     config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Several worker processes must count in one place: Redis, when REDIS_URL is set.
+    if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     config.setdefault("ARGON2_PROFILE", "default")

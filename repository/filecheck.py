@@ -9,8 +9,9 @@
   near its end, are refused as polyglots.
 - Each format then passes a structure check: OOXML/ODF parts present and no macros; every zip
   bounded in members, unpacked size and ratio, with safe member paths; zips accepted only as
-  SCORM/H5P packages; PDFs starting with %PDF-; images that Pillow decodes within a pixel limit;
-  legacy Office files without a VBA project; text in UTF-8 or a legacy Vietnamese encoding.
+  SCORM/H5P packages; PDFs starting with %PDF- and without JavaScript or launch actions; images
+  that Pillow decodes within a pixel limit; legacy Office files without VBA or Excel 4.0 macros
+  (see repository.activecontent); text in UTF-8 or a legacy Vietnamese encoding.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from defusedxml import ElementTree as SafeET
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile
 
+from repository import activecontent
 from repository.errors import ValidationError
 from repository.legacy_text import guess_legacy_encoding
 
@@ -60,7 +62,6 @@ POLYGLOT_MARKERS = (b"<script", b"<html", b"<svg", b"<?php")
 TEXT_MARKUP = POLYGLOT_MARKERS + (b"<!doctype", b"<?xml", b"<iframe", b"<body", b"<object", b"<embed")
 EOCD = b"PK\x05\x06"
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
-VBA_PROJECT = "_VBA_PROJECT".encode("utf-16-le")
 _HIDDEN = ("Cc", "Cf", "Cs")     # control, format (bidi overrides, zero-width), surrogate
 
 _magic_lock, _pillow_lock = threading.Lock(), threading.Lock()
@@ -301,22 +302,31 @@ def _package(up: _Upload) -> None:
 # --- other formats -----------------------------------------------------------------------------
 
 def _pdf(up: _Upload) -> None:
-    """A PDF starts with %PDF- and has its end-of-file marker in the last 64 KiB."""
+    """A PDF starts with %PDF-, has its end-of-file marker in the last 64 KiB, and carries no
+    JavaScript and no launch action: active content is refused, not flagged."""
     if not up.head.startswith(b"%PDF-") or b"%%EOF" not in up.tail:
         raise up.refuse(_l("tệp PDF bị hỏng hoặc không đúng định dạng."))
+    try:
+        found = activecontent.pdf_active_content(up.path)
+    except activecontent.Unreadable:
+        raise up.refuse(_l("không đọc được các luồng đối tượng nén của tệp PDF để kiểm tra mã lệnh nhúng.")) from None
+    if found == "javascript":
+        raise up.refuse(_l("tệp PDF có chứa mã JavaScript; hãy xuất lại tệp PDF không có mã lệnh."))
+    if found is not None:
+        raise up.refuse(_l("tệp PDF có lệnh mở chương trình hoặc tệp khác (Launch)."))
 
 
 def _ole(up: _Upload) -> None:
-    """A legacy Office (OLE2) file naming no `_VBA_PROJECT` stream: Word and Excel macros are refused;
-    PowerPoint 97 keeps its VBA inside its main stream, out of reach of this check."""
+    """A legacy Office (OLE2) file without a VBA project, Excel 4.0 macro sheet or PowerPoint VBA."""
+    corrupt = _l("tài liệu Office cũ bị hỏng hoặc không đúng định dạng.")
     if not up.head.startswith(OLE_SIGNATURE):
-        raise up.refuse(_l("tài liệu Office cũ bị hỏng hoặc không đúng định dạng."))
-    with up.path.open("rb") as fh:
-        previous = b""
-        while chunk := fh.read(MiB):
-            if VBA_PROJECT in previous[-len(VBA_PROJECT):] + chunk:
-                raise _macro(up)
-            previous = chunk
+        raise up.refuse(corrupt)
+    try:
+        found = activecontent.office_macros(up.path)
+    except activecontent.Unreadable:
+        raise up.refuse(corrupt) from None
+    if found is not None:
+        raise _macro(up)
 
 
 def _image(pil_format: str) -> Callable[[_Upload], None]:
@@ -403,6 +413,8 @@ RULES: dict[str, Rule] = {
     "gif": Rule("image", "image/gif", _image("GIF")),
     "webp": Rule("image", "image/webp", _image("WEBP")),
     "mp4": Rule("video", "video/mp4", _media, ("video/x-m4v",)),
+    "mov": Rule("video", "video/quicktime", _media),
+    "3gp": Rule("video", "video/3gpp", _media),
     "m4v": Rule("video", "video/mp4", _media, ("video/x-m4v",)),
     "webm": Rule("video", "video/webm", _media),
     "mp3": Rule("audio", "audio/mpeg", _media),

@@ -331,3 +331,158 @@ class PendingUpload(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     object_key: Mapped[str] = mapped_column(String(128), unique=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchChange(db.Model):
+    """One row per committed change that affects search, written in the changing transaction.
+
+    Each search index applies these rows from its own cursor (search/applier.py), so every host
+    can keep its own index. The row names the material only: applying re-reads the material's
+    current state, which makes re-applying a row harmless. No foreign key: a deleted material's
+    row must survive so that indexes remove it too.
+    """
+
+    __tablename__ = "search_changes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --- Review workflow (issue 5): settings, review bookkeeping, decisions, problem reports,
+# --- notifications and near-duplicate fingerprints. ---------------------------------------------
+
+
+class Setting(db.Model):
+    """One value of a run-time policy setting. Every change adds a row; the newest row per key is
+    the value in force, the older rows are its history."""
+
+    __tablename__ = "settings"
+    __table_args__ = (Index("ix_settings_key_id", "key", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewState(db.Model):
+    """The review bookkeeping of one material: since when it waits in its state (queue age), who
+    has claimed it until when, and a pending revision of an approved material.
+
+    A revision: a new file version of a school-approved or published material is reviewed again
+    (`revision` holds its workflow state) while `approved_file_ids` stay what everyone else sees.
+    """
+
+    __tablename__ = "review_states"
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True)
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    claimed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    claim_expires_at: Mapped[Optional[datetime]]
+    revision: Mapped[Optional[str]] = mapped_column(String(24))
+    approved_file_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+Material.review = relationship(ReviewState, uselist=False, lazy="joined", cascade="all, delete-orphan")
+
+
+class ReviewDecision(db.Model):
+    """One reviewer decision with how long the item had waited: the source of reviewer figures."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    reviewer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    waiting_since: Mapped[datetime]
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    late: Mapped[bool] = mapped_column(default=False)
+
+
+class ProblemReport(db.Model):
+    """A signed-in user's report of a problem with a published material (department queue)."""
+
+    __tablename__ = "problem_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    reporter_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    resolved_at: Mapped[Optional[datetime]]
+
+
+class Notification(db.Model):
+    """An in-app notice for one user. It stores codes and ids, rendered in the reader's language."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    material_id: Mapped[Optional[int]] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[Optional[datetime]]
+    digest_pending: Mapped[bool] = mapped_column(default=False, index=True)
+
+    material: Mapped[Optional[Material]] = relationship()
+
+
+class MaterialSignature(db.Model):
+    """A material's MinHash signature over word shingles of its title, description and text."""
+
+    __tablename__ = "material_signatures"
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[list[int]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MinHashBand(db.Model):
+    """One LSH band key of a signature: materials sharing a (band, key) are candidate duplicates,
+    found by an index lookup instead of a scan."""
+
+    __tablename__ = "minhash_bands"
+    __table_args__ = (Index("ix_minhash_bands_band_key", "band", "key"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    band: Mapped[int]
+    key: Mapped[int] = mapped_column(BigInteger)
+
+
+class NearDuplicate(db.Model):
+    """A flag: `material` is similar to the earlier `other` (estimated Jaccard similarity)."""
+
+    __tablename__ = "near_duplicates"
+    __table_args__ = (UniqueConstraint("material_id", "other_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    similarity: Mapped[float]
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    other: Mapped[Material] = relationship(foreign_keys=[other_id])
+
+
+# --- API: personal access tokens (issue 7) ----------------------------------------------------------
+
+class ApiToken(db.Model):
+    """A personal access token for the JSON API. Only the token's SHA-256 is stored; the token
+    itself is shown once. It carries its user's permissions, optionally read-only."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so that its owner can tell tokens apart in the list.
+    prefix: Mapped[str] = mapped_column(String(16))
+    read_only: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[Optional[datetime]]
+    last_used_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()

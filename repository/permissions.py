@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
-from repository.errors import PermissionDenied
+from repository import curriculum
+from repository.errors import AuthenticationFailed, PermissionDenied
 from repository.models import Role, School, User, UserStatus
+from search.engine import Visibility
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,76 @@ def _edit_material(user: User, material: Any) -> bool:
     return material.owner_id == user.id and material.status in _EDITABLE_STATES
 
 
+def _operator(user: Any) -> bool:
+    """The command-line operator (SystemActor), not any account."""
+    return bool(getattr(user, "is_system", False))
+
+
+# --- review workflow (issue 5): who may take each step; repository/workflow.py says when ---
+
+def _covers(assignment: Any, material: Any) -> bool:
+    """A reviewer assignment covers a material when its subjects and levels (empty: all) match."""
+    if assignment.subjects and material.subject not in assignment.subjects:
+        return False
+    if not assignment.levels:
+        return True
+    from repository import curriculum
+
+    levels = {g.code: g.level for g in curriculum.grades()}
+    return bool({levels.get(code) for code in material.grades or []} & set(assignment.levels))
+
+
+def _not_own(user: User, material: Any) -> bool:
+    """Nobody decides on their own material."""
+    return material is not None and material.owner_id != user.id
+
+
+def _school_decider(user: User, material: Any) -> bool:
+    """The school step: the school's admin, or its reviewer assigned to the subject/level."""
+    if not _not_own(user, material):
+        return False
+    if _dept_admin(user) or material.school_id in schools_where(user, Role.SCHOOL_ADMIN):
+        return True
+    return any(a.role == Role.SCHOOL_REVIEWER.value and a.school_id == material.school_id and _covers(a, material)
+               for a in user.roles)
+
+
+def _dept_decider(user: User, material: Any) -> bool:
+    """The department step: a department reviewer assigned to the subject/level, or the admin."""
+    if not _not_own(user, material):
+        return False
+    return _dept_admin(user) or any(a.role == Role.DEPT_REVIEWER.value and _covers(a, material)
+                                    for a in user.roles)
+
+
+def _decider(user: User, material: Any) -> bool:
+    """Whoever decides the material's current step: the school step while it is submitted, the
+    department step once school-approved; in any other state either (the workflow answers 409)."""
+    from repository.workflow import state_of
+
+    state = state_of(material)
+    if state == "submitted":
+        return _school_decider(user, material)
+    if state == "school_approved":
+        return _dept_decider(user, material)
+    return _school_decider(user, material) or _dept_decider(user, material)
+
+
+def _reviewer(user: User, obj: Any = None) -> bool:
+    codes = user.role_codes()
+    return bool(codes & {Role.SCHOOL_REVIEWER.value, Role.SCHOOL_ADMIN.value, Role.DEPT_REVIEWER.value,
+                         Role.DEPT_ADMIN.value})
+
+
+def _retracter(user: User, material: Any) -> bool:
+    return material.owner_id == user.id or material.school_id in schools_where(user, Role.SCHOOL_ADMIN)
+
+
+def _revise_material(user: User, material: Any) -> bool:
+    """The author may upload a new file version of an approved material: it is reviewed again."""
+    return material.owner_id == user.id and material.status in ("school_approved", "published")
+
+
 Rule = Callable[[User, Any], bool]
 
 RULES: dict[str, Rule] = {
@@ -140,25 +213,95 @@ RULES: dict[str, Rule] = {
     "material.list_own": lambda user, obj: True,
     "material.import": lambda user, obj: _dept_admin(user),
     "storage.check": lambda user, obj: _dept_admin(user),
+    "search.manage": lambda user, obj: _dept_admin(user),
+    # API tokens (issue 7): a token is one's own; only the command-line operator makes one for
+    # somebody else (automation accounts), and nobody else revokes it.
+    "token.create": lambda user, owner: _operator(user) or user.id == owner.id,
+    "token.revoke": lambda user, token: _operator(user) or token.user_id == user.id,
+    "material.export": lambda user, obj: _dept_admin(user),
     "admin.access": lambda user, obj: _dept_admin(user)
     or bool(schools_where(user, Role.SCHOOL_ADMIN)),
+    # review workflow (issue 5)
+    "material.revise": _revise_material,
+    "review.submit": lambda user, material: material.owner_id == user.id,
+    "review.withdraw": lambda user, material: material.owner_id == user.id,
+    "review.school_decide": _school_decider,
+    "review.dept_decide": _dept_decider,
+    "review.decide": _decider,
+    "review.retract": _retracter,
+    "review.take_down": lambda user, material: _dept_admin(user),
+    "review.report": lambda user, material: material.status == "published",
+    "review.queue": _reviewer,
+    "review.escalations": lambda user, obj: _dept_admin(user) or bool(schools_where(user, Role.SCHOOL_ADMIN)),
+    "review.problem_reports": lambda user, obj: _dept_staff(user),
+    "review.figures": lambda user, obj: _dept_staff(user),
+    "settings.edit": lambda user, obj: _dept_admin(user),
+    "notification.list": lambda user, obj: True,
 }
 
 
+def open_licence_codes() -> frozenset[str]:
+    """Licences under which published materials are shown to anonymous visitors (data/licences.yaml)."""
+    return frozenset(lic.code for lic in curriculum.licences() if lic.open)
+
+
+def anonymous_may_view(material: Any, anonymous_access: bool) -> bool:
+    """Visitors who are not signed in may open a published material under an open licence,
+    while anonymous access is on (the same rule search applies for them)."""
+    return anonymous_access and material.status == "published" and material.licence in open_licence_codes()
+
+
+def search_visibility(user: Any, anonymous_access: bool) -> Optional[Visibility]:
+    """What `user` may find in search, as a clause set the index applies inside the query.
+
+    Anonymous visitors: published materials under an open licence, or nothing when anonymous
+    access is switched off (None). Signed-in users: everything published; a school's staff
+    also their school's school_approved materials; a teacher also their own materials in any
+    state; school reviewers and school admins their school's submissions (their queue);
+    department reviewers and admins every school_approved material (theirs).
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or user.status != UserStatus.ACTIVE.value:
+        return Visibility(open_only=True) if anonymous_access else None
+    staff_schools = frozenset(schools_where(user, *Role))
+    reviewing = frozenset(schools_where(user, Role.SCHOOL_REVIEWER, Role.SCHOOL_ADMIN))
+    return Visibility(approved_schools=staff_schools, submitted_schools=reviewing,
+                      all_school_approved=_dept_staff(user), owner=user.id)
+
+
+def _anonymous_access() -> bool:
+    return has_app_context() and bool(current_app.config.get("ANONYMOUS_ACCESS"))
+
+
+# The few actions a visitor who is not signed in may take, each with its own rule.
+ANONYMOUS_RULES: dict[str, Rule] = {
+    "material.view": lambda user, material: anonymous_may_view(material, _anonymous_access()),
+}
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
 def can(user: Any, action: str, obj: Any = None) -> bool:
-    """True when `user` may perform `action` on `obj`. Anonymous and inactive users may not."""
+    """True when `user` may perform `action` on `obj`. Inactive users may not; anonymous visitors
+    only where ANONYMOUS_RULES allows it."""
     rule = RULES[action]  # KeyError: an action without a rule is a bug, caught by the tests
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
+    if not _signed_in(user):
+        anonymous_rule = ANONYMOUS_RULES.get(action)
+        return bool(anonymous_rule and anonymous_rule(user, obj))
     if user.status != UserStatus.ACTIVE.value:
         return False
     return bool(rule(user, obj))
 
 
 def require(user: Any, action: str, obj: Any = None) -> None:
-    """Raise PermissionDenied unless `can(user, action, obj)`."""
-    if not can(user, action, obj):
-        raise PermissionDenied(_l("Bạn không có quyền thực hiện thao tác này."))
+    """Raise PermissionDenied unless `can(user, action, obj)`; a visitor who is not signed in gets
+    AuthenticationFailed instead, so pages ask them to sign in."""
+    if can(user, action, obj):
+        return
+    if not _signed_in(user):
+        raise AuthenticationFailed(_l("Vui lòng đăng nhập để tiếp tục."))
+    raise PermissionDenied(_l("Bạn không có quyền thực hiện thao tác này."))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class HashingSpoolFile:
         if self.upload is not None:
             self._file.flush()  # the part senders read the spool file by path
             try:
-                self.upload.written(self.size)
+                self.upload.written(data)
             except StorageError:
                 # Keep receiving; the service stores the file afterwards and reports the store.
                 self.upload.abort()

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import (
     Flask,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -25,11 +26,12 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from repository import permissions
 from repository.credentials import password_change_required
-from repository.errors import DomainError, status_for
+from repository.errors import AuthenticationFailed, DomainError, status_for
 from repository.extensions import db, login_manager
 from repository.models import User
 
@@ -70,8 +72,8 @@ def _load_user(session_id: str) -> Optional[User]:
 def _enforce_idle_timeout() -> Any:
     from flask import current_app
 
-    if not current_user.is_authenticated:
-        return None
+    if not current_user.is_authenticated or g.get("api_token") is not None:
+        return None  # a token request has no session to expire (repository/api/auth.py)
     now = time.time()
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     last_seen = session.get("last_seen", now)
@@ -88,6 +90,8 @@ def _enforce_idle_timeout() -> Any:
 def _enforce_password_change() -> Any:
     if not current_user.is_authenticated or request.endpoint in _PASSWORD_CHANGE_EXEMPT:
         return None
+    if g.get("api_token") is not None:
+        return None  # the password page is for sessions; a token is its own credential
     if password_change_required(current_user):
         flash(_l("Bạn cần đặt mật khẩu mới trước khi tiếp tục."), "warning")
         return redirect(url_for("account.change_password"))
@@ -135,6 +139,10 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Any:
         db.session.rollback()
+        if isinstance(error, AuthenticationFailed) and not wants_json() and not current_user.is_authenticated:
+            # A page that needs a signed-in user: sign in first, then come back.
+            flash(str(error.message), "info")
+            return redirect(url_for("auth.login", next=request.full_path))
         return _error_response(status_for(error), error.message)
 
     @app.errorhandler(OperationalError)
@@ -163,21 +171,37 @@ def _register_error_handlers(app: Flask) -> None:
         return _error_response(error.code or 500, message)
 
 
+class _DatabaseId(IntegerConverter):
+    """`<int:...>` in every route: a number beyond a 32-bit database id is simply not found
+    (404), instead of overflowing the database driver (a 500)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: Optional[int] = None,  # noqa: A002
+                 max: Optional[int] = 2**31 - 1, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_web(app: Flask) -> None:
     """Register blueprints, request hooks, template helpers and error pages."""
+    app.url_map.converters["int"] = _DatabaseId
+    from repository import api, oai
+    from repository.api import auth as api_auth
     from repository.views import account, admin, auth, labels, main, materials, units
+    from repository.views import review as review_views
+    from repository.views import search as search_views
 
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
-    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, units.bp, materials.bp):
+    for blueprint in (main.bp, auth.bp, account.bp, admin.bp, units.bp, materials.bp, api.bp, search_views.bp,
+                      api.docs_bp, oai.bp, review_views.bp, review_views.notifications_bp):
         app.register_blueprint(blueprint)
     app.before_request(_enforce_idle_timeout)
     app.before_request(_enforce_password_change)
     app.after_request(_security_headers)
     _register_error_handlers(app)
+    api_auth.install(app)  # bearer tokens: checked first of all hooks, and exempt from CSRF
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:

@@ -4,7 +4,8 @@ STORAGE_BACKEND: "local" (default) or "s3"; the value is case-insensitive.
 - local: STORAGE_DIR (required).
 - s3: S3_BUCKET (required), S3_ENDPOINT_URL (empty = AWS), S3_PUBLIC_ENDPOINT_URL (the address
   browsers reach for presigned downloads; defaults to S3_ENDPOINT_URL), S3_REGION ("us-east-1"),
-  S3_ADDRESSING_STYLE ("path" | "virtual" | "auto"), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+  S3_ADDRESSING_STYLE ("path" | "virtual" | "auto"), S3_PAYLOAD_SIGNING (off), S3_UPLOAD_CHECKSUMS
+  (on: streamed uploads declare CRC32 checksums), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
   (from the config, else from the environment, else boto3's own credential chain).
 Empty strings count as unset. A bad value raises ValueError naming the setting.
 """
@@ -43,8 +44,14 @@ def _s3(config: Mapping[str, Any]) -> S3Storage:
         addressing_style=style,
         access_key=_setting(config, "AWS_ACCESS_KEY_ID") or os.environ.get("AWS_ACCESS_KEY_ID") or None,
         secret_key=_setting(config, "AWS_SECRET_ACCESS_KEY") or os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
-        payload_signing=str(_setting(config, "S3_PAYLOAD_SIGNING") or "0").lower() in ("1", "true", "yes", "on"),
+        payload_signing=_flag(config, "S3_PAYLOAD_SIGNING", False),
+        upload_checksums=_flag(config, "S3_UPLOAD_CHECKSUMS", True),
     )
+
+
+def _flag(config: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = _setting(config, name)
+    return default if value is None else value.lower() in ("1", "true", "yes", "on")
 
 
 def _setting(config: Mapping[str, Any], name: str) -> str | None:

@@ -9,6 +9,12 @@ Rules:
   refuses non-final parts under 5 MiB) and at most `max_concurrency` parts are held in memory, so
   an upload costs about part_size x (max_concurrency + 1) of RAM. s3transfer aborts a failed
   multipart upload, so a failed put leaves neither an object nor an unfinished upload.
+- Streamed uploads (`stream`, the web upload path) declare CRC32 checksums, as boto3's own
+  transfers do, with each part's value computed while the body arrives and sent as a plain
+  header (S3_UPLOAD_CHECKSUMS=0 turns them off for a store that refuses them): the store verifies
+  every part, and the object's checksum is composed from the parts' (moto, with no algorithm
+  declared, copies and re-checksums the whole object at completion: 11 s of a 1 GiB upload's
+  20 s in the bench).
 - Presigned URLs come from a second client bound to the PUBLIC endpoint, because SigV4 signs the
   host; they last at most MAX_URL_EXPIRES and carry the Content-Disposition and a safe type.
 - Every botocore/boto3 failure becomes StorageError (ObjectNotFound for a missing key), with a
@@ -63,7 +69,7 @@ class S3Storage(Storage):
     def __init__(self, bucket: str, *, endpoint_url: str | None = None, public_endpoint_url: str | None = None,
                  region: str = "us-east-1", addressing_style: str = "path", access_key: str | None = None,
                  secret_key: str | None = None, part_size: int = 16 * MiB, max_concurrency: int = 4,
-                 payload_signing: bool = False) -> None:
+                 payload_signing: bool = False, upload_checksums: bool = True) -> None:
         if addressing_style not in ADDRESSING_STYLES:
             raise ValueError(f"S3 addressing style must be one of {ADDRESSING_STYLES}, not {addressing_style!r}")
         if part_size < MIN_PART_SIZE or max_concurrency < 1:
@@ -71,6 +77,7 @@ class S3Storage(Storage):
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.region = region
+        self.upload_checksums = upload_checksums
         # One session for both clients: the second client reuses the loaded service model.
         session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
                                         region_name=region)
@@ -91,7 +98,7 @@ class S3Storage(Storage):
         source = _FullReads(stream)
         with _translated():
             self._client.upload_fileobj(source, self.bucket, key, Config=self._transfer,
-                                        ExtraArgs={"ContentType": safe_content_type(content_type)})
+                                        ExtraArgs=self._upload_args(content_type))
         return source.count
 
     def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> int:
@@ -101,14 +108,21 @@ class S3Storage(Storage):
         size = path.stat().st_size
         with _translated():
             self._client.upload_file(str(path), self.bucket, key, Config=self._transfer,
-                                     ExtraArgs={"ContentType": safe_content_type(content_type)})
+                                     ExtraArgs=self._upload_args(content_type))
         return size
+
+    @staticmethod
+    def _upload_args(content_type: str) -> dict[str, str]:
+        # No ChecksumAlgorithm here: s3transfer would have botocore send it in an aws-chunked
+        # trailer on HTTPS, the encoding older S3-compatible servers reject (TECH-NOTES §2).
+        return {"ContentType": safe_content_type(content_type)}
 
     def stream(self, key: str, path: Path) -> StreamingUpload:
         """Parts go up while the request body is still arriving (see storage.streaming)."""
         check_key(key)
         return StreamingUpload(self._client, self.bucket, key, path, part_size=self._transfer.multipart_chunksize,
-                               max_concurrency=self._transfer.max_request_concurrency, translated=_translated)
+                               max_concurrency=self._transfer.max_request_concurrency, translated=_translated,
+                               checksums=self.upload_checksums)
 
     def open(self, key: str) -> BinaryIO:
         check_key(key)

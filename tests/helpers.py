@@ -40,7 +40,8 @@ def make_app(url: str, **overrides: Any) -> Any:
     config = {"DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "ARGON2_PROFILE": "test",
               "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "test-secret",
               "MAIL_SERVER": "", "SERVER_NAME": None, "PROCESSING": "worker",
-              "STORAGE_DIR": tempfile.mkdtemp(prefix="store-", dir=_STORAGE_ROOT.name)}
+              "STORAGE_DIR": tempfile.mkdtemp(prefix="store-", dir=_STORAGE_ROOT.name),
+              "SEARCH_INDEX_DIR": tempfile.mkdtemp(prefix="index-", dir=_STORAGE_ROOT.name)}
     if url.startswith("postgresql"):
         # Tests need no durability; waiting for WAL flushes only slows them down.
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True,

@@ -35,6 +35,7 @@ from repository.models import (
 from repository.permissions import require, schools_where
 from repository.services import audit, guarded, processing, unguarded
 from storage import StorageError, new_key
+from search import changelog
 
 # Language of a material's content (code -> its own name, as shown in the form).
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English", "fr": "Français", "ru": "Русский", "zh": "中文",
@@ -284,21 +285,36 @@ def update_material(actor: Any, material: Material, data: MaterialInput) -> Mate
 
 @guarded("material.edit")
 def replace_file(actor: Any, material: Material, old: MaterialFile, upload: Optional[Upload]) -> MaterialFile:
-    """Upload a new version of one of the material's files; the old version stays in its history."""
-    require(actor, "material.edit", material)
+    """Upload a new version of one of the material's files; the old version stays in its history.
+    A new version of an approved material is reviewed again while the approved one stays visible."""
+    revising = material.status in ("school_approved", "published")
+    if revising:
+        require(actor, "material.revise", material)
+    else:
+        require(actor, "material.edit", material)
     if old.material_id != material.id or not old.is_current:
         raise NotFound(_l("Không tìm thấy tệp."))
     if upload is None:
         raise _invalid("file", _l("Hãy chọn tệp cho phiên bản mới."))
     checked = check_uploads([upload])
     stored = store_all([upload], checked)[0]
+    notices: list = []
     with rows_or_no_objects([stored.key]):
+        approved_ids = [f.id for f in material.current_files]
         new = file_row(upload, checked[0], stored, actor, material.id, version=old.version + 1)
         new.replaces_id = old.id
         old.is_current = False
         material.files.append(new)
         db.session.flush()
         audit.record(actor, "material.file_replaced", material, old_file=old.id, new_file=new.id)
+        if revising:
+            from repository.services import review  # the workflow builds on this module
+
+            notices = review.start_revision(actor, material, approved_ids)
+    if notices:
+        from repository.services import notifications
+
+        notifications.deliver(notices)
     processing.after_upload([new.id])
     return new
 
@@ -309,6 +325,9 @@ def delete_material(actor: Any, material: Material) -> None:
     require(actor, "material.delete", material)
     keys = [k for f in material.files for k in (f.object_key, f.thumbnail_key, f.preview_key) if k]
     audit.record(actor, "material.deleted", material, title=material.title)
+    from repository.services import review  # the workflow builds on this module
+
+    review.forget_material(material.id)
     db.session.delete(material)
     db.session.commit()
     _remove_objects(keys)
@@ -332,10 +351,13 @@ def get_file(actor: Any, material: Material, file_id: int) -> MaterialFile:
     return found
 
 
-def _increment(material: Material, column: Any) -> None:
-    """An atomic +1 in SQL, so concurrent requests never lose a count."""
-    db.session.execute(update(Material).where(Material.id == material.id).values({column: column + 1}))
-    db.session.commit()
+def _increment(material: Material, column: Any) -> int:
+    """An atomic +1 in SQL, so concurrent requests never lose a count; returns the new count."""
+    # updated_at is kept: a view or a download does not change the material (OAI datestamps,
+    # search stamps and "my materials" order depend on it).
+    db.session.execute(update(Material).where(Material.id == material.id)
+                       .values({column: column + 1, Material.updated_at: Material.updated_at}))
+    return int(db.session.scalar(select(column).where(Material.id == material.id)) or 0)
 
 
 @guarded("material.view")
@@ -343,13 +365,16 @@ def count_view(actor: Any, material: Material) -> None:
     """Counted per material only: no record of who viewed it."""
     require(actor, "material.view", material)
     _increment(material, Material.view_count)
+    db.session.commit()
 
 
 @guarded("material.view")
 def count_download(actor: Any, material: Material) -> None:
     """Counted per material only: no record of who downloaded it."""
     require(actor, "material.view", material)
-    _increment(material, Material.download_count)
+    count = _increment(material, Material.download_count)
+    changelog.download_counted(db.session, material.id, count)
+    db.session.commit()
 
 
 @guarded("material.list_own")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from repository import processing
 from repository.extensions import db, object_store
 from repository.models import FileState, MaterialFile, utcnow
-from repository.services import unguarded
+from repository.services import near_duplicates, unguarded
 from storage import StorageError, new_key
 
 OFFICE_KINDS = {"document", "presentation", "spreadsheet"}
@@ -84,6 +84,8 @@ def process_file(file_id: int) -> MaterialFile:
             row.state, row.failure_reason = FileState.READY.value, None
     row.processed_at = utcnow()
     db.session.commit()
+    # The text is known now: compare the material with the repository (issue 5, review flags).
+    near_duplicates.fingerprint(row.material_id)
     return row
 
 

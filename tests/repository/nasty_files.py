@@ -246,3 +246,115 @@ def jpeg_with_comment(comment: bytes) -> bytes:
     """A JPEG with a COM segment right after SOI (where a polyglot puts its payload)."""
     jpeg = make_image("JPEG")
     return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
+
+
+# --- active content: PDF actions, macros in legacy Office files --------------------------------
+
+def _pdf_object_stream(objects: list[bytes]) -> bytes:
+    """A PDF 1.5 whose objects 1..n all sit in one compressed object stream (n+1), found through an
+    xref stream (n+2): what Word and LibreOffice write, and where raw bytes show no names."""
+    count = len(objects)
+    offsets, body = [], b""
+    for obj in objects:
+        offsets.append(len(body))
+        body += obj + b"\n"
+    index = b" ".join(b"%d %d" % (i + 1, off) for i, off in enumerate(offsets)) + b"\n"
+    packed = zlib.compress(index + body)
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    stm_at = len(out)
+    out += (b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (count + 1, count, len(index), len(packed))) + packed + b"\nendstream\nendobj\n"
+    xref_at = len(out)
+    rows = [struct.pack(">BIH", 0, 0, 65535)] + [struct.pack(">BIH", 2, count + 1, i) for i in range(count)]
+    rows += [struct.pack(">BIH", 1, stm_at, 0), struct.pack(">BIH", 1, xref_at, 0)]
+    table = b"".join(rows)
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+            % (count + 2, count + 3, len(table))) + table + b"\nendstream\nendobj\n"
+    return bytes(out + b"startxref\n%d\n%%%%EOF\n" % xref_at)
+
+
+def pdf_with_object_streams(open_action: bytes | None = None) -> bytes:
+    """One blank page; with `open_action`, the catalog's /OpenAction is that action dictionary."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R" + (b" /OpenAction 4 0 R" if open_action else b"") + b" >>"
+    objects = [catalog, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    return _pdf_object_stream(objects + ([open_action] if open_action else []))
+
+
+def pdf_with(**catalog_entries: object) -> bytes:
+    """A real pypdf PDF (plain objects) with entries added to its catalog."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    for key, value in catalog_entries.items():
+        writer._root_object[NameObject("/" + key)] = value if not isinstance(value, dict) else DictionaryObject(
+            {NameObject(k): v for k, v in value.items()})
+    return _saved(writer)
+
+
+def ole_tree(tree: dict) -> bytes:
+    """A compound file (OLE2 v3, 512-byte sectors) holding `tree`: name -> bytes (a stream) or a
+    dict (a storage). Streams are padded to 4096 bytes so that they live in ordinary sectors."""
+    end, free, fatsect, nostream = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+    flat: list[list] = [["Root Entry", 5, None, nostream, nostream]]  # name, kind, data, right, child
+
+    def add(children: dict) -> int:
+        first = nostream
+        for name, value in reversed(list(children.items())):
+            flat.append([name, 1 if isinstance(value, dict) else 2, None, first, nostream])
+            at = len(flat) - 1
+            if isinstance(value, dict):
+                flat[at][4] = add(value)
+            else:
+                flat[at][2] = value.ljust(4096, b"\0")
+            first = at
+        return first
+    flat[0][4] = add(tree)
+    flat += [None] * (-len(flat) % 4)
+    dir_sectors = len(flat) // 4
+    data_sectors = sum(len(e[2]) // 512 + (len(e[2]) % 512 > 0) for e in flat if e and e[2] is not None)
+    fat_sectors = 1
+    while fat_sectors * 128 < fat_sectors + dir_sectors + data_sectors:
+        fat_sectors += 1
+    fat = [fatsect] * fat_sectors + list(range(fat_sectors + 1, fat_sectors + dir_sectors)) + [end]
+    sectors, entries = b"", b""
+    for e in flat:
+        if e is None:
+            entries += bytes(128)
+            continue
+        name, kind, data, right, child = e
+        start, size = end, 0
+        if data is not None:
+            start, size = fat_sectors + dir_sectors + len(sectors) // 512, len(data)
+            count = size // 512 + (size % 512 > 0)
+            fat += list(range(start + 1, start + count)) + [end]
+            sectors += data.ljust(count * 512, b"\0")
+        raw = (name + "\0").encode("utf-16-le")
+        entries += (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
+                    + struct.pack("<III", nostream, right, child) + bytes(36) + struct.pack("<IQ", start, size))
+    difat = list(range(fat_sectors)) + [free] * (109 - fat_sectors)
+    header = (bytes.fromhex("D0CF11E0A1B11AE1") + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + bytes(6)
+              + struct.pack("<9I", 0, fat_sectors, fat_sectors, 0, 4096, end, 0, end, 0)
+              + struct.pack("<109I", *difat))
+    fat_bytes = b"".join(struct.pack("<I", x) for x in fat).ljust(fat_sectors * 512, b"\xff")
+    return header + fat_bytes + entries + sectors
+
+
+def biff_workbook(*sheet_types: int) -> bytes:
+    """An Excel 97 workbook stream: BOF, one BOUNDSHEET record per sheet type (0 worksheet,
+    1 Excel 4.0 macro sheet, 6 VB module), EOF."""
+    def record(kind: int, body: bytes) -> bytes:
+        return struct.pack("<HH", kind, len(body)) + body
+    sheets = b"".join(record(0x0085, struct.pack("<IBBB", 0, 0, kind, 6) + b"Sheet1"[:6].ljust(6, b"1"))
+                      for kind in sheet_types)
+    return record(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x1F3A, 0x07CD, 0, 6)) + sheets + record(0x000A, b"")
+
+
+def ppt_document(with_vba: bool) -> bytes:
+    """A PowerPoint document stream: a DocumentContainer holding (or not) the VBAInfoContainer that
+    points PowerPoint to its compressed VBA project."""
+    vba = bytes.fromhex("0F00FF0314000000020000040C000000") + struct.pack("<III", 7, 1, 2)
+    atom = struct.pack("<HHI", 0x0001, 0x03E9, 40) + bytes(40)  # DocumentAtom
+    inner = atom + (vba if with_vba else b"")
+    return struct.pack("<HHI", 0x000F, 0x03E8, len(inner)) + inner

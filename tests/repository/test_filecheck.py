@@ -5,6 +5,10 @@ Every file is generated here (tests/repository/nasty_files.py); nothing binary i
 """
 from __future__ import annotations
 
+import os
+import shutil
+import struct
+import subprocess
 import threading
 import unicodedata
 import warnings
@@ -16,7 +20,7 @@ from typing import Any, Callable
 import pytest
 from PIL import Image, ImageFile
 
-from repository import filecheck
+from repository import activecontent, filecheck
 from repository.errors import ValidationError
 from repository.filecheck import CheckedFile, FileRefused, check_file, check_filename
 from tests.repository import nasty_files as nf
@@ -63,6 +67,19 @@ GOOD = [
     ("tcvn3.txt", lambda: nf.encode_tcvn3(nf.VIETNAMESE * 3), "text", "text/plain"),
     ("bai-tap-tin-hoc.txt", lambda: b"#include <stdio.h>\nint main(void) { return 0; }\n", "text", "text/plain"),
     ("diem.txt", lambda: b"ho_ten,diem\nAn,9\nBinh,8\n", "text", "text/plain"),
+    # active-content checks must let ordinary files through
+    ("pdf-1.5-luong-doi-tuong.pdf", nf.pdf_with_object_streams, "pdf", "application/pdf"),
+    ("pdf-mo-trang-dau.pdf", lambda: nf.pdf_with_object_streams(b"<< /S /GoTo /D [3 0 R /Fit] >>"), "pdf",
+     "application/pdf"),
+    ("pdf-lien-ket.pdf", lambda: nf.pdf_with(OpenAction={"/S": _name("/URI"), "/URI": _text("https://example.org")}),
+     "pdf", "application/pdf"),
+    ("giao-an-co-bang.doc", lambda: nf.ole_tree({"WordDocument": b"W" * 5000, "1Table": b"T"}), "document",
+     "application/msword"),
+    ("bang-diem-biff.xls", lambda: nf.ole_tree({"Workbook": nf.biff_workbook(0, 0, 2)}), "spreadsheet",
+     "application/vnd.ms-excel"),
+    ("bai-giang-khong-macro.ppt", lambda: nf.ole_tree({"Current User": b"u", "PowerPoint Document":
+                                                       nf.ppt_document(with_vba=False)}),
+     "presentation", "application/vnd.ms-powerpoint"),
 ]
 
 
@@ -77,6 +94,33 @@ class Nasty:
 
 def _pdf_with(text: bytes) -> Callable[[], bytes]:
     return lambda: b"%PDF-1.4\n" + text + b"\n" + nf.make_pdf()[9:]
+
+
+def _name(value: str) -> Any:
+    from pypdf.generic import NameObject
+    return NameObject(value)
+
+
+def _text(value: str) -> Any:
+    from pypdf.generic import TextStringObject
+    return TextStringObject(value)
+
+
+def _js_name_tree() -> bytes:
+    from pypdf.generic import ArrayObject, DictionaryObject
+    action = DictionaryObject({_name("/S"): _name("/JavaScript"), _name("/JS"): _text("app.alert(1)")})
+    return nf.pdf_with(Names={"/JavaScript": DictionaryObject({_name("/Names"): ArrayObject([_text("a"), action])})})
+
+
+def _corrupt_object_stream() -> bytes:
+    data = bytearray(nf.pdf_with_object_streams())
+    at = data.index(b"stream\n") + 7
+    data[at:at + 8] = b"\xff" * 8  # the zlib header and first bytes of the packed objects
+    return bytes(data)
+
+
+JS_ACTION = b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"
+LAUNCH_ACTION = b"<< /S /Launch /F (cmd.exe) /Win << /F (cmd.exe) /P (/c calc) >> >>"
 
 
 LONG = "bài giảng " * 29 + "cuối.pdf"
@@ -137,6 +181,33 @@ NASTY_CASES = {
     "odt-mimetype-not-first": Nasty("giao-an.odt", lambda: nf.rebuild_zip(nf.make_odf(), drop=("mimetype",),
                                     add={"mimetype": (nf.ODF + "text").encode()}), "mimetype"),
     "doc-with-vba-project": Nasty("giao-an.doc", lambda: nf.ole("WordDocument", "Macros", "_VBA_PROJECT"), "macro"),
+    "doc-with-vba-storage-tree": Nasty("giao-an.doc", lambda: nf.ole_tree(
+        {"WordDocument": b"W", "Macros": {"VBA": {"dir": b"d", "_VBA_PROJECT": b"v", "Module1": b"m"}}}), "macro"),
+    "xls-with-vba-project": Nasty("bang-diem.xls", lambda: nf.ole_tree(
+        {"Workbook": nf.biff_workbook(0), "_VBA_PROJECT_CUR": {"VBA": {"dir": b"d"}}}), "macro"),
+    "xls-excel4-macro-sheet": Nasty("bang-diem.xls", lambda: nf.ole_tree({"Workbook": nf.biff_workbook(0, 1)}),
+                                    "macro"),
+    "xls-vb-module-sheet": Nasty("bang-diem.xls", lambda: nf.ole_tree({"Workbook": nf.biff_workbook(6)}), "macro"),
+    "ppt-with-vba-info": Nasty("trinh-chieu.ppt", lambda: nf.ole_tree(
+        {"Current User": b"u", "PowerPoint Document": nf.ppt_document(with_vba=True)}), "macro"),
+    "ppt-not-a-compound-file": Nasty("trinh-chieu.ppt", lambda: bytes.fromhex("D0CF11E0A1B11AE1") + bytes(3000),
+                                     "Office cũ bị hỏng"),
+    # active content in PDFs
+    "pdf-openaction-javascript": Nasty("de-thi.pdf", lambda: nf.pdf_with(OpenAction={
+        "/S": _name("/JavaScript"), "/JS": _text("app.alert(1)")}), "JavaScript"),
+    "pdf-document-javascript": Nasty("de-thi.pdf", _js_name_tree, "JavaScript"),
+    "pdf-launch-action": Nasty("de-thi.pdf", lambda: nf.pdf_with(OpenAction={
+        "/S": _name("/Launch"), "/F": _text("cmd.exe")}), "Launch"),
+    "pdf-hex-escaped-javascript": Nasty("de-thi.pdf", _pdf_with(b"9 0 obj << /S /J#61va#53cript /JS (x) >> endobj"),
+                                        "JavaScript"),
+    "pdf-hex-escaped-js-key": Nasty("de-thi.pdf", _pdf_with(b"9 0 obj << /J#53 (app.alert\\(1\\)) >> endobj"),
+                                    "JavaScript"),
+    "pdf-javascript-in-object-stream": Nasty("de-thi.pdf", lambda: nf.pdf_with_object_streams(JS_ACTION),
+                                             "JavaScript"),
+    "pdf-launch-in-object-stream": Nasty("de-thi.pdf", lambda: nf.pdf_with_object_streams(LAUNCH_ACTION), "Launch"),
+    "pdf-bare-js-key-in-object-stream": Nasty("de-thi.pdf", lambda: nf.pdf_with_object_streams(
+        b"<< /JS (app.alert\\(1\\)) >>"), "JavaScript"),
+    "pdf-object-stream-unreadable": Nasty("de-thi.pdf", _corrupt_object_stream, "luồng đối tượng nén"),
     "docm-by-name": Nasty("bai-giang.docm", nf.make_docx, "macro"),
     "xlsm-by-name": Nasty("bang-diem.xlsm", nf.make_xlsx, "macro"),
     "pptm-by-name": Nasty("trinh-chieu.pptm", nf.make_pptx, "macro"),
@@ -293,3 +364,57 @@ def test_checks_run_concurrently(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+# --- active content across read boundaries; videos made by ffmpeg ------------------------------
+
+def test_pdf_javascript_straddling_a_read_chunk_is_found(tmp_path):
+    """The raw scan reads 1 MiB at a time; a name cut by a chunk boundary is still seen."""
+    for cut in (3, 6, 11):  # where in "/JavaScript" the boundary falls
+        filler = b"%" + b"x" * (activecontent.CHUNK - len(b"%PDF-1.4\n") - 1 - cut) + b"\n"
+        data = b"%PDF-1.4\n" + filler + b"/JavaScript (x)\n" + nf.make_pdf()[9:]
+        assert data.index(b"/JavaScript") < activecontent.CHUNK < data.index(b"/JavaScript") + 11
+        path = _write(tmp_path, data)
+        assert activecontent.pdf_active_content(path) == "javascript"
+        with pytest.raises(FileRefused, match="JavaScript"):
+            check_file(path, "de-thi.pdf", max_bytes=LIMIT)
+
+
+def test_powerpoint_vba_record_straddling_a_sector_run_is_found(tmp_path):
+    """Large streams are read in runs of sectors (at most 1 MiB each), never whole."""
+    document = nf.ppt_document(with_vba=True)
+    at = document.index(bytes.fromhex("0F00FF03"))
+    stream = b"\0" * (activecontent.CHUNK - at - 7) + document  # the record starts 7 bytes before 1 MiB
+    path = _write(tmp_path, nf.ole_tree({"Current User": b"u", "PowerPoint Document": stream + bytes(4096)}))
+    assert activecontent.office_macros(path) == "powerpoint-vba"
+    clean = _write(tmp_path, nf.ole_tree({"Current User": b"u", "PowerPoint Document":
+                                          b"\0" * activecontent.CHUNK + nf.ppt_document(with_vba=False)}))
+    assert activecontent.office_macros(clean) is None
+
+
+def test_excel4_macro_sheet_after_a_megabyte_of_globals_is_found(tmp_path):
+    """BOUNDSHEET records are parsed across read chunks (records are not cut or skipped)."""
+    filler = b"".join(struct.pack("<HH", 0x003C, 8000) + bytes(8000) for _ in range(140))  # CONTINUE records
+    workbook = nf.biff_workbook()[:-4] + filler + nf.biff_workbook(0, 1)[20:]
+    assert len(workbook) > activecontent.CHUNK
+    assert activecontent.office_macros(_write(tmp_path, nf.ole_tree({"Workbook": workbook}))) == "xlm-macro-sheet"
+
+
+REQUIRE_MEDIA_TOOLS = os.environ.get("REQUIRE_MEDIA_TOOLS") == "1"
+
+
+@pytest.mark.parametrize("ext,codec,mime", [("mov", "mpeg4", "video/quicktime"), ("3gp", "h263", "video/3gpp"),
+                                            ("mp4", "mpeg4", "video/mp4")])
+def test_videos_made_by_ffmpeg_are_accepted(tmp_path, ext, codec, mime):
+    if shutil.which("ffmpeg") is None:
+        if REQUIRE_MEDIA_TOOLS:
+            pytest.fail("ffmpeg is required (REQUIRE_MEDIA_TOOLS=1) but not installed")
+        pytest.skip("ffmpeg not installed")
+    path = tmp_path / f"video.{ext}"
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "testsrc=duration=1:size=176x144:rate=10", "-f", "lavfi", "-i", "sine=duration=1",
+                    "-c:v", codec, "-c:a", "aac", "-y", str(path)], check=True, timeout=60)
+    assert check_file(path, f"Bài giảng quay bằng điện thoại.{ext.upper()}", max_bytes=LIMIT) == CheckedFile(
+        extension=ext, mime_type=mime, kind="video")
+    with pytest.raises(FileRefused, match="không khớp"):
+        check_file(path, "bai-hat.mp3", max_bytes=LIMIT)

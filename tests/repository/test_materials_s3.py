@@ -22,6 +22,7 @@ from repository.permissions import SystemActor
 from repository.services import consistency
 from storage import S3Storage
 from tests.helpers import sign_in
+from tests.repository import nasty_files as nf
 
 TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
 
@@ -109,3 +110,28 @@ def test_a_large_file_sent_in_parts_is_stored_whole(client: Any, world: dict[str
         Bucket=current_app.config["S3_BUCKET"], Key=stored.object_key)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == stored.sha256 == hashlib.sha256(video).hexdigest()
     assert stored.size == len(video)
+    # the parts went up with their CRC32s, so the store holds a checksum it verified part by part
+    head = boto3.client("s3", endpoint_url=s3_endpoint).head_object(
+        Bucket=current_app.config["S3_BUCKET"], Key=stored.object_key, ChecksumMode="ENABLED")
+    assert head.get("ChecksumCRC32")
+
+
+def test_a_pdf_with_javascript_after_its_first_part_is_refused_and_nothing_is_kept(
+        client: Any, world: dict[str, Any], s3_endpoint: str) -> None:
+    """The script sits past the first 16 MiB part, which has already gone to S3 when the check
+    finds it: the multipart upload is aborted, and no object, row or in-flight mark remains."""
+    bucket = current_app.config["S3_BUCKET"]
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    pdf = (b"%PDF-1.4\n%" + b"x" * (17 * 1024 * 1024) + b"\n9 0 obj << /S /JavaScript /JS (app.alert\\(1\\)) >> endobj\n"
+           + nf.make_pdf()[9:])
+    sign_in(client, TEACHER)
+    form = {"title": "Đề thi có mã", "subject": "TOAN", "grades": ["6"], "material_type": "BAI_KIEM_TRA",
+            "licence": "CC_BY_4", "language": "vi", "files": (io.BytesIO(pdf), "de-thi.pdf")}
+    response = client.post("/materials/new", data=form, headers={"X-Requested-With": "XMLHttpRequest"})
+    assert response.status_code == 422
+    message = response.get_json()["error"]["message"]
+    assert "de-thi.pdf" in message and "JavaScript" in message
+    assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert db.session.scalar(select(func.count()).select_from(Material)) == 0
+    assert db.session.scalar(select(func.count()).select_from(PendingUpload)) == 0

@@ -19,7 +19,7 @@ from flask_login import AnonymousUserMixin
 
 import repository.services
 from repository.errors import PermissionDenied
-from repository.models import Material, Role, UserStatus
+from repository.models import ApiToken, Material, Role, UserStatus
 from repository.permissions import RULES, Grant, Scope, SystemActor, can, require
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -144,8 +144,18 @@ def objects(world: dict[str, Any]) -> dict[str, Any]:
         "draft_own_school": Material(owner_id=colleague.id, school_id=own, school=world["thcs1"], status="draft"),
         "draft_other_school": Material(owner_id=world["teacher2"].id, school_id=other, school=world["thcs2"],
                                        status="draft"),
+        # API tokens (not saved: the rule reads only user_id)
+        "token_own_teacher": ApiToken(user_id=colleague.id),
+        "token_other_teacher": ApiToken(user_id=world["teacher2"].id),
         "published_other": Material(owner_id=world["teacher2"].id, school_id=other, school=world["thcs2"],
-                                    status="published"),
+                                    status="published", licence="CC_BY_4"),
+        # review workflow (issue 5): a colleague's THCS01 material at each step
+        "submitted_own_school": Material(owner_id=colleague.id, school_id=own, school=world["thcs1"],
+                                         status="submitted", subject="TOAN", grades=["9"]),
+        "approved_own_school": Material(owner_id=colleague.id, school_id=own, school=world["thcs1"],
+                                        status="school_approved", subject="TOAN", grades=["9"]),
+        "published_own_school": Material(owner_id=colleague.id, school_id=own, school=world["thcs1"],
+                                         status="published", subject="TOAN", grades=["9"]),
     }
 
 
@@ -153,8 +163,11 @@ def _object(label: str, actor: Any, objects: dict[str, Any], world: dict[str, An
     """The object a matrix label names; "self" and the "mine_*" materials depend on the actor."""
     if label == "self":
         return actor
+    if label == "mine_token":
+        return ApiToken(user_id=actor.id)
     if label.startswith("mine_"):
-        status = {"mine_draft": "draft", "mine_returned": "changes_requested", "mine_submitted": "submitted"}[label]
+        status = {"mine_draft": "draft", "mine_returned": "changes_requested", "mine_submitted": "submitted",
+                  "mine_published": "published"}[label]
         return Material(owner_id=actor.id, school_id=world["thcs1"].id, school=world["thcs1"], status=status)
     return objects[label]
 
@@ -208,9 +221,36 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "material.list_own": {"none": ALL},
     "material.import": {"none": ADMIN},
     "storage.check": {"none": ADMIN},
+    "search.manage": {"none": ADMIN},
+    # API tokens: one's own only (the command-line operator may make them for anyone).
+    "token.create": {"self": ALL, "own_teacher": NOBODY, "other_teacher": NOBODY},
+    "token.revoke": {"mine_token": ALL, "token_own_teacher": NOBODY, "token_other_teacher": NOBODY},
+    "material.export": {"none": ADMIN},
+    # review workflow (issue 5): who may take a step; repository/workflow.py decides when (409)
+    "material.revise": {"mine_published": ALL, "published_own_school": NOBODY, "mine_draft": NOBODY},
+    "review.submit": {"mine_draft": ALL, "draft_own_school": NOBODY},
+    "review.withdraw": {"mine_submitted": ALL, "submitted_own_school": NOBODY},
+    "review.school_decide": {"submitted_own_school": frozenset({"school_reviewer", "school_admin", "dept_admin"}),
+                             "draft_other_school": ADMIN, "mine_submitted": NOBODY},
+    "review.dept_decide": {"approved_own_school": DEPT, "submitted_own_school": DEPT, "mine_submitted": NOBODY},
+    "review.decide": {"submitted_own_school": frozenset({"school_reviewer", "school_admin", "dept_admin"}),
+                      "approved_own_school": DEPT, "published_other": DEPT, "mine_submitted": NOBODY},
+    "review.retract": {"published_own_school": frozenset({"school_admin"}), "mine_published": ALL,
+                       "published_other": NOBODY},
+    "review.take_down": {"published_other": ADMIN, "published_own_school": ADMIN},
+    "review.report": {"published_other": ALL, "draft_own_school": NOBODY},
+    "review.queue": {"none": frozenset({"school_reviewer", "school_admin", "dept_reviewer", "dept_admin"})},
+    "review.escalations": {"none": ADMINS},
+    "review.problem_reports": {"none": DEPT},
+    "review.figures": {"none": DEPT},
+    "settings.edit": {"none": ADMIN},
+    "notification.list": {"none": ALL},
 }
 # Only a material's author edits or deletes it, and only teachers create: the operator imports.
 AUTHOR_ONLY = {"material.create", "material.edit", "material.delete"}
+# Steps that belong to the author or their school, and problem reports (published material only).
+NOT_THE_OPERATORS = AUTHOR_ONLY | {"material.revise", "review.submit", "review.withdraw", "review.retract",
+                                   "review.report"}
 
 
 def test_the_matrix_covers_every_rule() -> None:
@@ -241,7 +281,7 @@ def test_the_command_line_operator_may_do_everything(world: dict[str, Any], obje
     system = SystemActor()
     for action, cases in MATRIX.items():
         for label in cases:
-            if label != "self" and not label.startswith("mine_") and action not in AUTHOR_ONLY:
+            if label != "self" and not label.startswith("mine_") and action not in NOT_THE_OPERATORS:
                 assert can(system, action, objects[label]), (action, label)
 
 
@@ -265,13 +305,24 @@ def _every_case(world: dict[str, Any], objects: dict[str, Any]) -> list[tuple[st
             for action, cases in MATRIX.items() for label in cases]
 
 
-def test_anonymous_visitor_is_refused_everything(world: dict[str, Any], objects: dict[str, Any]) -> None:
+def test_anonymous_visitor_may_only_view_open_published_materials(world: dict[str, Any], objects: dict[str, Any],
+                                                                  app: Any) -> None:
+    """Everything is refused (as "sign in first") except viewing a published material under an
+    open licence, and that only while ANONYMOUS_ACCESS is on."""
+    from repository.errors import AuthenticationFailed
+    from repository.permissions import ANONYMOUS_RULES, anonymous_may_view
+
     anonymous = AnonymousUserMixin()
-    for action, obj in _every_case(world, objects):
-        assert can(anonymous, action, obj) is False, action
-        with pytest.raises(PermissionDenied):
-            require(anonymous, action, obj)
-    assert all(can(None, action, obj) is False for action, obj in _every_case(world, objects))
+    for switch in (True, False):
+        app.config["ANONYMOUS_ACCESS"] = switch
+        for action, obj in _every_case(world, objects):
+            allowed = action in ANONYMOUS_RULES and anonymous_may_view(obj, switch)
+            assert can(anonymous, action, obj) is allowed and can(None, action, obj) is allowed, action
+            if not allowed:
+                with pytest.raises(AuthenticationFailed):
+                    require(anonymous, action, obj)
+    app.config["ANONYMOUS_ACCESS"] = True
+    assert any(action in ANONYMOUS_RULES and anonymous_may_view(obj, True) for action, obj in _every_case(world, objects))
 
 
 @pytest.mark.parametrize("status", [UserStatus.DISABLED.value, UserStatus.PENDING.value, UserStatus.ANONYMISED.value])

@@ -1,0 +1,141 @@
+"""The search index of one application: building, keeping current, querying, comparing."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from cachetools import LRUCache
+from sqlalchemy.orm import Session
+
+from search import applier, documents, engine
+from search.index import IndexMissing, SearcherPool, live_dir, new_generation, open_dir, switch_to
+
+log = logging.getLogger(__name__)
+INLINE_LOCK_TIMEOUT = 5.0
+INLINE_ATTEMPTS = 3
+
+
+class SearchIndex:
+    """The search index of one application: where it lives, how it is kept current, and how
+    it is queried. One instance per app (app.extensions["search"])."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.root = Path(app.config["SEARCH_INDEX_DIR"])
+        self.pool = SearcherPool(self.root)
+        self.segments = engine.SegmentCache()
+        size = int(app.config["SEARCH_RESULT_CACHE"])
+        self.results: Optional[LRUCache] = LRUCache(maxsize=size) if size > 0 else None
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
+        self.cache_misses = 0
+        self._build_lock = threading.Lock()
+
+    def _session(self) -> Session:
+        from repository.extensions import db
+
+        return Session(bind=db.engine)
+
+    # --- keeping the index current -------------------------------------------------------
+
+    def _write_docs(self, writer: Any, session: Session, ids: set[int]) -> None:
+        docs = documents.documents_for(session, sorted(ids))
+        for material_id in sorted(ids):
+            if material_id in docs:
+                writer.update_document(**docs[material_id])
+            else:
+                writer.delete_by_term("id", str(material_id))
+
+    def apply(self, lock_timeout: float = 30.0) -> int:
+        """Apply the pending change log to the live index (building it first if missing)."""
+        path = live_dir(self.root)
+        if path is None:
+            self.rebuild()
+            return 0
+        with self._session() as session:
+            return applier.apply_pending(path, open_dir(path), session, self._write_docs, lock_timeout)
+
+    def apply_soon(self) -> None:
+        """The embedded default, right after a commit: apply now, retrying while another
+        process holds the writer; on failure leave the rows for the next apply (never raise
+        into the committed request)."""
+        for attempt in range(INLINE_ATTEMPTS):
+            try:
+                self.apply(lock_timeout=INLINE_LOCK_TIMEOUT)
+                return
+            except applier.LockError:
+                time.sleep(0.05 * (attempt + 1))
+            except Exception:  # the log keeps the change; the next apply or `check` repairs it
+                log.exception("applying the search change log failed")
+                return
+        log.warning("search index busy; the change stays in the log for the next apply")
+
+    def rebuild(self) -> Path:
+        """Build a complete new generation from the database, catch it up with the log and make
+        it live atomically; searches keep using the old generation until the switch."""
+        with self._build_lock, self._session() as session:
+            cursor = applier.start_cursor(session)
+            path, index = new_generation(self.root)
+            writer = index.writer(limitmb=256)
+            try:
+                for doc in documents.all_documents(session):
+                    writer.add_document(**doc)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            cursor.save(path)
+            session.rollback()
+            applier.apply_pending(path, index, session, self._write_docs)
+            switch_to(self.root, path)
+            applier.apply_pending(path, index, session, self._write_docs)
+            return path
+
+    def ensure(self) -> None:
+        """Build the index when there is none, or when the live one cannot be opened."""
+        path = live_dir(self.root)
+        try:
+            if path is not None:
+                open_dir(path).close()
+                return
+        except IndexMissing:
+            log.exception("search index damaged; rebuilding")
+        self.rebuild()
+
+    # --- querying --------------------------------------------------------------------------
+
+    def _searcher(self) -> Any:
+        try:
+            return self.pool.searcher()
+        except IndexMissing:
+            self.ensure()
+            return self.pool.searcher()
+
+    def find(self, criteria: engine.Criteria, visibility: engine.Visibility) -> engine.Found:
+        searcher = self._searcher()
+        key = (str(live_dir(self.root)), searcher.reader().generation(), criteria, visibility)
+        if self.results is not None:
+            with self._cache_lock:
+                hit = self.results.get(key)
+                if hit is not None:
+                    self.cache_hits += 1
+                    return hit
+                self.cache_misses += 1
+        found = engine.run(searcher, criteria, visibility, self.segments)
+        if self.results is not None:
+            with self._cache_lock:
+                self.results[key] = found
+        return found
+
+    def expected_stamps(self) -> dict[int, str]:
+        """material id -> stamp, for every material in the database."""
+        with self._session() as session:
+            return documents.stamps(session)
+
+    def indexed_stamps(self) -> dict[int, str]:
+        """material id -> stamp, for every document in the live index."""
+        searcher = self._searcher()
+        return {int(fields["id"]): fields.get("stamp", "") for fields in searcher.all_stored_fields()}
