@@ -1,7 +1,7 @@
 """Write a search change-log row in the same transaction as every change that affects search.
 
-A session hook sees every flushed Material and MaterialFile, so no service can forget to tell
-the index. After the transaction commits, the embedded default applies the log at once
+A session hook sees every flushed Material, MaterialFile and ReviewState (which files are
+public during a revision), so no service can forget to tell the index. After the transaction commits, the embedded default applies the log at once
 (SEARCH_APPLY=inline); with SEARCH_APPLY=worker a `flask --app app search worker` does it.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, insert
 from sqlalchemy.orm import Session
 
-from repository.models import Material, MaterialFile, SearchChange
+from repository.models import Material, MaterialFile, ReviewState, SearchChange
 
 log = logging.getLogger(__name__)
 PENDING_KEY = "search_changed"
@@ -33,8 +33,8 @@ def _changed_material_ids(session: Session) -> set[int]:
             if obj in session.dirty and not _affects_index(obj):
                 continue
             ids.add(obj.id)
-        elif isinstance(obj, MaterialFile) and obj.material_id is not None:
-            ids.add(obj.material_id)
+        elif isinstance(obj, (MaterialFile, ReviewState)) and obj.material_id is not None:
+            ids.add(obj.material_id)  # files, and which of them are public during a revision
     return ids
 
 

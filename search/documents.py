@@ -4,11 +4,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from repository import curriculum
-from repository.models import Material, MaterialFile
+from repository.models import Material, MaterialFile, ReviewState
 from repository.permissions import open_licence_codes
 from search.schema import TEXT_CHARS, document
 
@@ -23,11 +23,24 @@ def levels_of(grades: list[str]) -> list[str]:
     return sorted({level_of[g] for g in grades if g in level_of})
 
 
+def _pending_revisions(session: Session, ids: list[int]) -> dict[int, list[int]]:
+    """material id -> the approved file ids everyone else still sees, for materials whose new
+    file version is under review (its text must not be searchable before it is approved)."""
+    rows = session.execute(select(ReviewState.material_id, ReviewState.approved_file_ids)
+                           .where(ReviewState.material_id.in_(ids), ReviewState.revision.is_not(None))).all()
+    return {material_id: list(files or []) for material_id, files in rows if files}
+
+
 def extracted_texts(session: Session, ids: list[int]) -> dict[int, str]:
+    """material id -> the extracted text of the files the public sees (first TEXT_CHARS each)."""
+    pending = _pending_revisions(session, ids)
+    approved = [f for files in pending.values() for f in files]
+    shown = and_(MaterialFile.is_current.is_(True), MaterialFile.material_id.not_in(list(pending))) \
+        if pending else MaterialFile.is_current.is_(True)
     rows = session.execute(
         select(MaterialFile.material_id, func.substr(MaterialFile.extracted_text, 1, TEXT_CHARS))
-        .where(MaterialFile.material_id.in_(ids), MaterialFile.is_current.is_(True),
-               MaterialFile.extracted_text.is_not(None))
+        .where(MaterialFile.material_id.in_(ids), MaterialFile.extracted_text.is_not(None),
+               or_(shown, MaterialFile.id.in_(approved)) if approved else shown)
         .order_by(MaterialFile.material_id, MaterialFile.id)
     ).all()
     texts: dict[int, list[str]] = {}

@@ -102,6 +102,29 @@ def _schemas() -> dict[str, Any]:
             "target_id": {"type": "integer", "nullable": True}, "details": {"type": "object"}}},
         "Vocabularies": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}},
         "SchoolPage": _page_of("School"), "UnitPage": _page_of("Unit"), "AuditPage": _page_of("AuditEvent"),
+        **_review_schemas(),
+    }
+
+
+def _review_schemas() -> dict[str, Any]:
+    """The review workflow's request and queue shapes."""
+    return {
+        "ReviewDecision": {"type": "object", "required": ["decision"], "additionalProperties": False, "properties": {
+            "decision": {"type": "string", "enum": ["approve", "request_changes", "reject"],
+                         "description": "approve: the approval step the material waits for (school approval "
+                                        "when submitted, publication when school-approved)"},
+            "comment": {"type": "string", "maxLength": 5000,
+                        "description": "the reason; required for request_changes and reject"},
+            "checklist": {"type": "array", "maxItems": 30, "items": {"type": "string", "maxLength": 200},
+                          "description": "the review criteria met (criteria not in force are ignored)"}}},
+        "QueueItem": {"allOf": [_ref("Material"), {"type": "object", "required": ["review"], "properties": {
+            "review": {"type": "object", "properties": {
+                "state": {"type": "string", "enum": ["submitted", "school_approved"]},
+                "waiting_since": {"type": "string", "format": "date-time"},
+                "age_days": {"type": "integer", "minimum": 0}, "overdue": {"type": "boolean"},
+                "claimed_by_id": {"type": "integer", "nullable": True},
+                "claimed_by_other": {"type": "boolean"}}}}}]},
+        "QueuePage": _page_of("QueueItem"),
     }
 
 
@@ -147,6 +170,7 @@ def _paths() -> dict[str, Any]:
             "post": {"summary": "Upload a new version of a file", "requestBody": version,
                      "responses": {"201": _json(_ref("File"), "Created")}
                      | _errors(400, 401, 403, 404, 413, 422, 429, 503)}},
+        **_review_paths(material_id),
         "/schools": {"get": {"summary": "Schools the caller may see",
                              "parameters": [_param("q"), _param("unit", description="commune/ward code"), *_PAGING],
                              "responses": {"200": _json(_ref("SchoolPage"))} | _errors(401, 403, 422, 429)}},
@@ -166,6 +190,32 @@ def _paths() -> dict[str, Any]:
                            "responses": {"200": _json(_ref("AuditPage"))} | _errors(401, 403, 422, 429)}},
         "/openapi.json": {"get": {"summary": "This document", "security": [{}],
                                   "responses": {"200": _json({"type": "object"})}}},
+    }
+
+
+def _review_paths(material_id: dict[str, Any]) -> dict[str, Any]:
+    def transition(summary: str, **extra: Any) -> dict[str, Any]:
+        return {"parameters": [material_id], "post": {
+            "summary": summary, **extra,
+            "responses": {"200": _json(_ref("MaterialDetail"), "The material in its new state")}
+            | _errors(400, 401, 403, 404, 409, 422, 429)}}
+
+    decision = {"required": True, "content": {"application/json": {"schema": _ref("ReviewDecision")}}}
+    codes = _codes()
+    filters = [_param("subject", schema=codes["subject"]), _param("grade", schema=codes["grade"]),
+               _param("school", description="a school code"),
+               _param("age", schema={"type": "integer", "minimum": 1, "maximum": 36500},
+                      description="only items waiting at least this many days")]
+    return {
+        "/materials/{material_id}/submit": transition("Submit a draft (or a returned material) for review"),
+        "/materials/{material_id}/withdraw": transition("Withdraw a submission before any decision"),
+        "/materials/{material_id}/review": transition(
+            "A reviewer's decision: approve, request changes or reject (409 in a state without that step)",
+            requestBody=decision),
+        "/reviews/queue": {"get": {
+            "summary": "The items waiting for the caller's decision, oldest first",
+            "parameters": [*filters, *_PAGING],
+            "responses": {"200": _json(_ref("QueuePage"))} | _errors(401, 403, 422, 429)}},
     }
 
 

@@ -103,3 +103,15 @@ def test_several_processes_writing_at_once_leave_index_equal_to_database(app, wo
     report = search_index.check_index(SystemActor())
     assert report.problems == 0 and report.documents == report.materials == 37
     assert total(world["dept_reviewer"], "tien trinh") == 3 * 6  # the published half of each process
+
+
+def test_a_damaged_index_directory_is_rebuilt_on_the_next_search(world):
+    add_material(world["teacher2"], "Hình học phẳng")
+    damaged = live_dir(service_index().root)
+    tables = list(damaged.glob("_MAIN_*.toc"))
+    assert tables
+    for toc in tables:
+        toc.write_bytes(b"not a whoosh table of contents")
+    service_index().pool.close()
+    assert total(world["teacher"], "hinh hoc") == 1
+    assert live_dir(service_index().root) != damaged
