@@ -4,8 +4,8 @@ Each word of NFC text gives:
 - its *folded key* (no diacritics, lower case, i/y canonical): "Địa lý" → ``dia``, ``li``;
   every match goes through these, so typing without diacritics finds everything;
 - its *accented key* when it differs (tone placement normalised, lower case, lone y→i):
-  "Hóa" and "Hoá" → ``hoá``, "lý" → ``lí``; a query typed with diacritics adds these as optional
-  clauses, so exact-diacritic matches rank first;
+  "Hóa" and "Hoá" → ``hoá``, "lý" → ``lí``; for a query typed with diacritics these are ranking
+  signals, so exact-diacritic matches rank first (search/engine.py `signals`);
 - the *bigram* of its folded key with the previous word's (``phuong_trinh``), so a query's
   adjacent words rank contiguous matches first without positional phrase queries (TECH-NOTES
   §1.4 and §1.6: no positions keeps the index small and queries fast).

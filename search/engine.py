@@ -9,9 +9,9 @@ Python work per matching document, so each step does as little of it as possible
   operations on these arrays; the total and every facet count are exact.
 - Facet counts and the newest / most-downloaded / title sorts are numpy operations over column
   arrays read once per segment from Whoosh's column readers.
-- Relevance ranks groups (by how many optional clauses a document matches: words typed with
-  diacritics, adjacent words contiguous in the title) and, within a group, by Whoosh's own score
-  of the text query, computed only for that group's documents (see _ranked).
+- Relevance ranks groups (by how many signals a document matches: words typed with diacritics,
+  adjacent words contiguous in the title) and, within a group, by Whoosh's own BM25F score of
+  the query words, computed only for that group's documents (see _ranked).
 """
 from __future__ import annotations
 
@@ -35,12 +35,9 @@ SORTS: dict[str, Optional[tuple[str, bool]]] = {
     "downloads": ("downloads", True),
     "title": ("title_key", False),
 }
-# Weights of the optional clauses, chosen on the judged query set (bench/search_quality.py).
-ACCENT_BOOST = 1.0
-BIGRAM_BOOST = 3.0
 EMPTY = np.empty(0, dtype=np.int32)
 # The most documents of one relevance group that are scored one by one (see _ranked).
-CANDIDATES = 500
+CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -218,23 +215,6 @@ class _Segment:
         return [(values[i], self.offset + int(docs[i])) for i in chosen]
 
 
-def _optional_clauses(words: tuple[QueryWord, ...]) -> list[Q.Query]:
-    optional: list[Q.Query] = [Q.Term("text", w.accented, boost=ACCENT_BOOST) for w in words if w.accented]
-    optional += [Q.Term("text", a.folded + BIGRAM_JOINER + b.folded, boost=BIGRAM_BOOST)
-                 for a, b in zip(words, words[1:])]
-    return optional
-
-
-def text_query(words: tuple[QueryWord, ...]) -> Q.Query:
-    """Every word required; diacritic and bigram matches as optional boosts (AndMaybe)."""
-    required = [Q.Term("text", w.folded) for w in words]
-    main: Q.Query = required[0] if len(required) == 1 else Q.And(required)
-    optional = _optional_clauses(words)
-    if not optional:
-        return main
-    return Q.AndMaybe(main, optional[0] if len(optional) == 1 else Q.Or(optional))
-
-
 class _Candidates(Q.Query):
     """Exactly the given documents of each segment, scoring nothing: ANDed first into the text
     query, it makes Whoosh's intersection step only through these documents."""
@@ -263,8 +243,18 @@ def _score(searcher: Any, words: tuple[QueryWord, ...], parts: list[tuple[_Segme
     if not by_reader:
         return []
     collector = TopCollector(limit=depth, usequality=False, replace=0)
-    searcher.search_with_collector(Q.And([_Candidates(by_reader), text_query(words)]), collector)
+    # Only the query words are scored: a group's documents already match the same number of
+    # signals, and each extra term would cost a posting-list skip per document.
+    required = [Q.Term("text", w.folded) for w in words]
+    searcher.search_with_collector(Q.And([_Candidates(by_reader)] + required), collector)
     return [docnum for _, docnum in collector.results().top_n]
+
+
+def signals(words: tuple[QueryWord, ...]) -> list[str]:
+    """The ranking signals of a query: each word typed with diacritics (its accented key) and each
+    pair of adjacent words (their bigram); the analyzer makes both for titles only."""
+    terms = [w.accented for w in words if w.accented]
+    return terms + [a.folded + BIGRAM_JOINER + b.folded for a, b in zip(words, words[1:])]
 
 
 def _most_downloaded(group: list[tuple[_Segment, np.ndarray]], limit: int) -> list[tuple[_Segment, np.ndarray]]:
@@ -281,16 +271,15 @@ def _most_downloaded(group: list[tuple[_Segment, np.ndarray]], limit: int) -> li
 
 
 def _ranked(searcher: Any, criteria: Criteria, segments: list[tuple[_Segment, np.ndarray]], depth: int) -> list[int]:
-    """Relevance order, as the search issue defines it: documents matching more of the optional
-    clauses (a word typed with its diacritics; adjacent words contiguous in the title) come
-    first; within such a group, Whoosh's score decides. Groups are scored only until the page is
+    """Relevance order, as the search issue defines it: documents matching more of the query's
+    signals (a word typed with its diacritics; adjacent words contiguous in the title) come
+    first; within such a group, Whoosh's BM25F score of the query words decides. Groups are scored only until the page is
     full. A group larger than CANDIDATES is first cut to its CANDIDATES most downloaded
     documents: its members match the query equally well in the title, and scoring thousands of
     them one by one in Python would cost a second for a difference nobody could see."""
-    optional = [w.accented for w in criteria.words if w.accented]
-    optional += [a.folded + BIGRAM_JOINER + b.folded for a, b in zip(criteria.words, criteria.words[1:])]
+    terms = signals(criteria.words)
     hits = [sum((np.isin(docs, segment.term("text", term), assume_unique=True).astype(np.int8)
-                 for term in optional), np.zeros(len(docs), dtype=np.int8))
+                 for term in terms), np.zeros(len(docs), dtype=np.int8))
             for segment, docs in segments]
     levels = sorted({int(v) for h in hits for v in np.unique(h)}, reverse=True)
     top: list[int] = []

@@ -16,6 +16,7 @@ from search.index import IndexMissing, SearcherPool, live_dir, new_generation, o
 log = logging.getLogger(__name__)
 INLINE_LOCK_TIMEOUT = 5.0
 INLINE_ATTEMPTS = 3
+BUILD_BATCH = 50_000
 
 
 class SearchIndex:
@@ -79,20 +80,30 @@ class SearchIndex:
         with self._build_lock, self._session() as session:
             cursor = applier.start_cursor(session)
             path, index = new_generation(self.root)
-            writer = index.writer(limitmb=256)
-            try:
-                for doc in documents.all_documents(session):
-                    writer.add_document(**doc)
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit()
+            self._write_all(index, session)
             cursor.save(path)
             session.rollback()
             applier.apply_pending(path, index, session, self._write_docs)
             switch_to(self.root, path)
             applier.apply_pending(path, index, session, self._write_docs)
             return path
+
+    @staticmethod
+    def _write_all(index: Any, session: Session) -> None:
+        """Every material, committed in batches: Whoosh spools a writer's postings to temporary
+        files in the index folder until commit (about 14 KB per material here), so one writer
+        for 300,000 materials needed 4 GB of scratch disk; a batch needs a bounded amount."""
+        writer = index.writer(limitmb=256)
+        try:
+            for n, doc in enumerate(documents.all_documents(session), start=1):
+                writer.add_document(**doc)
+                if n % BUILD_BATCH == 0:
+                    writer.commit(merge=False)
+                    writer = index.writer(limitmb=256)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(merge=False)
 
     def ensure(self) -> None:
         """Build the index when there is none, or when the live one cannot be opened."""
