@@ -186,6 +186,10 @@ def materials_import(file: Path) -> None:
 
     result = _run(lambda: material_import.import_jsonl(SystemActor(), file))
     click.echo(f"Đã nhập {result.imported} học liệu; từ chối {len(result.refused)} dòng.")
+    if result.skipped:  # already here by uid: reported, but not a failure (a re-import is a no-op)
+        click.echo(f"Bỏ qua {len(result.skipped)} dòng có uid đã có.")
+        for line, reason in result.skipped:
+            click.echo(f"  dòng {line}: {reason}")
     for line, reason in result.refused:
         click.echo(f"  dòng {line}: {reason}", err=True)
     if result.file_ids:

@@ -6,6 +6,7 @@ referenced here by code. Every table is created by a migration in migrations/.
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -21,6 +22,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repository.extensions import db
+
+
+def new_material_uid() -> str:
+    """A material's stable identifier: a random UUID in its canonical 36-character form."""
+    return str(uuid.uuid4())
 
 
 def utcnow() -> datetime:
@@ -278,6 +284,9 @@ class Material(db.Model):
     download_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The identifier that travels with the material between deployments (catalogue export and
+    # bulk import): a re-imported export finds its materials by uid instead of duplicating them.
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_material_uid)
 
     school: Mapped[School] = relationship()
     owner: Mapped[User] = relationship()

@@ -1,6 +1,6 @@
 """Sector data exchange: schools and accounts out to CSV/XLSX and back in (the same columns as the
 CSV imports, so a department round-trips its lists through Excel), and the material catalogue
-(metadata, not files) out as JSON Lines or CSV in the bulk-import format plus a stable identifier.
+(metadata, not files) out as JSON Lines or CSV in the bulk-import format plus stable identifiers.
 
 Rules: an export holds only what the actor may list; importing an unchanged export changes
 nothing (the imports are all-or-nothing and keyed by school code / e-mail); anonymised accounts
@@ -26,8 +26,8 @@ from repository.services import guarded, imports, unguarded, users
 
 SCHOOL_HEADER = imports.SCHOOL_COLUMNS + imports.SCHOOL_OPTIONAL
 USER_HEADER = imports.USER_COLUMNS + imports.USER_OPTIONAL
-CATALOGUE_HEADER = ("identifier", "title", "subject", "grades", "school", "owner", "file", "description", "topic",
-                    "type", "series", "licence", "language", "status", "created_at")
+CATALOGUE_HEADER = ("identifier", "uid", "title", "subject", "grades", "school", "owner", "file", "description",
+                    "topic", "type", "series", "licence", "language", "status", "created_at")
 FORMATS = ("csv", "xlsx")
 _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -111,7 +111,9 @@ def _catalogue_entry(material: Material) -> dict[str, Any]:
     current = material.current_files
     created = material.created_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(_LOCAL).replace(tzinfo=None)
     return {
-        "identifier": stable_identifier(material.id), "title": material.title, "subject": material.subject,
+        # `identifier` names the material in this deployment (OAI-PMH); `uid` travels with it to others.
+        "identifier": stable_identifier(material.id), "uid": material.uid, "title": material.title,
+        "subject": material.subject,
         "grades": list(material.grades or []), "school": material.school.code, "owner": material.owner.email,
         # Where the file would be in an export that also carries the files (files/<id>/<name>).
         "file": f"files/{material.id}/{current[0].original_name}" if current else "",
@@ -138,8 +140,9 @@ def _catalogue(batch: int = 500) -> Iterator[dict[str, Any]]:
 
 @guarded("material.export")
 def export_catalogue(actor: Any, fmt: str = "jsonl") -> Iterator[bytes]:
-    """The catalogue's metadata as JSON Lines (the bulk-import format plus `identifier`) or CSV
-    (the same keys as columns, grades separated by '|'), yielded in chunks."""
+    """The catalogue's metadata as JSON Lines (the bulk-import format with each material's `uid`, plus
+    `identifier`) or CSV (the same keys as columns, grades separated by '|'), yielded in chunks.
+    Importing the JSON Lines export where the materials already are skips them by uid."""
     require(actor, "material.export")
     current_app.logger.info("catalogue export (%s)", fmt)
     if fmt == "jsonl":

@@ -5,10 +5,16 @@ lines are reported by number and reason and the good ones are imported in batche
 path is relative to the JSONL file and may not leave its folder; `created_at` without an offset
 is Asia/Ho_Chi_Minh time; a material imported approved or published counts as approved then. The
 import is an administrator's operation and each material is audited as imported.
+
+A line may carry the material's stable `uid` (as the catalogue export writes it): a uid this
+deployment already holds is skipped and reported, not imported again, so re-importing an export is
+a no-op; a new uid is kept on the imported material. The export's `identifier` (the source
+deployment's OAI identifier) is accepted and ignored.
 """
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +33,8 @@ from repository.services import audit, guarded, materials, schools
 
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 REQUIRED = ("title", "subject", "grades", "school", "owner", "file")
-KNOWN = set(REQUIRED) | {"description", "type", "series", "licence", "topic", "language", "status", "created_at"}
+KNOWN = set(REQUIRED) | {"description", "type", "series", "licence", "topic", "language", "status", "created_at",
+                         "uid", "identifier"}
 APPROVED = {MaterialStatus.SCHOOL_APPROVED.value, MaterialStatus.PUBLISHED.value}
 BATCH = 200
 
@@ -36,6 +43,8 @@ BATCH = 200
 class JsonlResult:
     imported: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)
+    # Lines whose uid this deployment already holds: not imported again, and not an error.
+    skipped: list[tuple[int, str]] = field(default_factory=list)
     file_ids: list[int] = field(default_factory=list)
 
 
@@ -54,6 +63,35 @@ def _created_at(value: Any) -> Optional[datetime]:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_ZONE)
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class AlreadyPresent(Exception):
+    """The line's uid names a material this deployment already holds."""
+
+
+def _uid(value: Any) -> Optional[str]:
+    """The canonical lower-case form of a UUID given as text; None when the line carries none."""
+    if value in (None, ""):
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError, AttributeError):  # not text, or text that is no UUID
+        raise _bad(_l("uid phải là một UUID (ví dụ 123e4567-e89b-12d3-a456-426614174000): %(value)s",
+                      value=value)) from None
+
+
+def _check_uid(record: dict[str, Any], seen: dict[str, int]) -> Optional[str]:
+    """Refuse a malformed uid or one repeated in the file; skip one this deployment already holds."""
+    uid = _uid(record.get("uid"))
+    if uid is None:
+        return None
+    if uid in seen:
+        raise _bad(_l("uid %(value)s đã có ở dòng %(line)s của tệp.", value=uid, line=seen[uid]))
+    existing = db.session.scalar(select(Material.title).where(Material.uid == uid))
+    if existing is not None:
+        raise AlreadyPresent(str(_l("Đã có học liệu uid %(value)s (“%(title)s”); bỏ qua, không nhập lại.",
+                                    value=uid, title=existing)))
+    return uid
 
 
 def _file_path(base: Path, value: Any) -> Path:
@@ -75,7 +113,8 @@ def _owner(email: Any, school_id: int) -> User:
     return owner
 
 
-def _parse(line: str, base: Path) -> tuple[dict[str, Any], materials.CleanMaterial, materials.Upload, User]:
+def _parse(line: str, base: Path,
+           seen: dict[str, int]) -> tuple[dict[str, Any], materials.CleanMaterial, materials.Upload, User]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
@@ -87,6 +126,8 @@ def _parse(line: str, base: Path) -> tuple[dict[str, Any], materials.CleanMateri
     if missing or unknown:
         raise _bad(_l("Thiếu khóa: %(missing)s. Khóa không dùng được: %(unknown)s.",
                       missing=", ".join(missing) or "-", unknown=", ".join(unknown) or "-"))
+    # Before the metadata and file checks: a material already here is skipped whatever the line says.
+    record["uid"] = _check_uid(record, seen)
     if not isinstance(record["grades"], list):
         raise _bad(_l("grades phải là một danh sách."))
     status = record.get("status") or MaterialStatus.DRAFT.value
@@ -128,6 +169,8 @@ def _material(actor: Any, line: _Line, stored: materials.StoredObject) -> Materi
                         topic=clean.topic, series=clean.series, material_type=clean.material_type,
                         licence=clean.licence, language=clean.language, school_id=record["school_id"],
                         owner_id=line.owner.id, status=record["status"])
+    if record["uid"] is not None:
+        material.uid = record["uid"]
     if record["created"] is not None:
         material.created_at = record["created"]
     if record["status"] in APPROVED:
@@ -152,7 +195,8 @@ def _import_batch(actor: Any, batch: list[_Line], result: JsonlResult) -> None:
                 made.append(material)
             db.session.flush()
             for material, line in zip(made, batch):
-                audit.record(actor, "material.imported", material, status=line.record["status"], owner=line.owner.id)
+                audit.record(actor, "material.imported", material, status=line.record["status"], owner=line.owner.id,
+                             uid=material.uid)
     except SQLAlchemyError as error:
         result.refused.extend((line.number, f"database: {error.__class__.__name__}") for line in batch)
         return
@@ -166,17 +210,24 @@ def _import_batch(actor: Any, batch: list[_Line], result: JsonlResult) -> None:
 
 @guarded("material.import")
 def import_jsonl(actor: Any, path: Path) -> JsonlResult:
-    """Import every good line of `path`; refused lines are listed with their number and reason."""
+    """Import every good line of `path`; refused lines are listed with their number and reason, lines
+    whose uid is already here are listed as skipped."""
     require(actor, "material.import")
     result = JsonlResult()
     batch: list[_Line] = []
+    seen: dict[str, int] = {}  # uid -> line accepted with it, so a uid repeated in the file is refused
     for number, text in _lines(path):
         try:
-            record, clean, upload, owner = _parse(text, path.parent)
+            record, clean, upload, owner = _parse(text, path.parent, seen)
             checked = materials.check_uploads([upload])[0]
+        except AlreadyPresent as skipped:
+            result.skipped.append((number, str(skipped)))
+            continue
         except DomainError as error:
             result.refused.append((number, str(error)))
             continue
+        if record["uid"] is not None:
+            seen[record["uid"]] = number
         batch.append(_Line(number, record, clean, upload, owner, checked))
         if len(batch) >= BATCH:
             _import_batch(actor, batch, result)
