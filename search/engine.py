@@ -259,15 +259,8 @@ def signals(words: tuple[QueryWord, ...]) -> list[str]:
 
 def _most_downloaded(group: list[tuple[_Segment, np.ndarray]], limit: int) -> list[tuple[_Segment, np.ndarray]]:
     """The `limit` most downloaded documents of a group spread over segments."""
-    ranked = [(int(d), segment.offset + int(d), segment)
-              for segment, docs in group
-              for d in (docs[np.argsort(-segment.column("downloads")[docs], kind="stable")[:limit]] if len(docs) else [])]
-    downloads = {id(segment): segment.column("downloads") for segment, _ in group}
-    ranked.sort(key=lambda item: (-downloads[id(item[2])][item[0]], item[1]))
-    kept: dict[int, list[int]] = {}
-    for local, _, segment in ranked[:limit]:
-        kept.setdefault(id(segment), []).append(local)
-    return [(segment, np.array(sorted(kept.get(id(segment), [])), dtype=np.int32)) for segment, _ in group]
+    chosen = np.array(_sorted(group, ("downloads", True), limit), dtype=np.int64)
+    return [(segment, docs[np.isin(docs.astype(np.int64) + segment.offset, chosen)]) for segment, docs in group]
 
 
 def _ranked(searcher: Any, criteria: Criteria, segments: list[tuple[_Segment, np.ndarray]], depth: int) -> list[int]:
