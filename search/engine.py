@@ -37,7 +37,7 @@ SORTS: dict[str, Optional[tuple[str, bool]]] = {
 }
 EMPTY = np.empty(0, dtype=np.int32)
 # The most documents of one relevance group that are scored one by one (see _ranked).
-CANDIDATES = 200
+CANDIDATES = 100
 
 
 @dataclass(frozen=True)
