@@ -11,6 +11,24 @@ from repository.services import materials, review
 
 _counter = itertools.count()
 
+# The `world` fixture's accounts (tests/conftest.py), by the role they play in the workflow.
+TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
+TEACHER2 = "giaovien@thcs2.ninhbinh.edu.vn"
+REVIEWER = "totruong@thcs1.ninhbinh.edu.vn"
+SCHOOL_ADMIN = "hieutruong@thcs1.ninhbinh.edu.vn"
+SCHOOL_ADMIN2 = "hieutruong@thcs2.ninhbinh.edu.vn"
+DEPT_REVIEWER = "duyet@so.ninhbinh.edu.vn"
+DEPT_ADMIN = "admin@so.ninhbinh.edu.vn"
+
+
+def signed_in(app: Any, email: str) -> Any:
+    """A test client of `app` signed in as `email`."""
+    from tests.helpers import sign_in
+
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
+
 
 def pdf_upload(tmp_path: Path, title: str = "Phương trình bậc hai", lines: list[str] | None = None) -> materials.Upload:
     path = tmp_path / f"upload-{next(_counter)}.pdf"

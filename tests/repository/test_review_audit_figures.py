@@ -14,17 +14,9 @@ from repository.extensions import db
 from repository.models import AuditEvent, ReviewDecision, ReviewState, utcnow
 from repository.services import review, review_figures, users
 from repository.permissions import SystemActor
-from tests.helpers import sign_in
-from tests.repository.review_support import published, submitted
-
-DEPT_ADMIN = "admin@so.ninhbinh.edu.vn"
-DEPT_REVIEWER = "duyet@so.ninhbinh.edu.vn"
+from tests.repository.review_support import DEPT_ADMIN, DEPT_REVIEWER, published, signed_in, submitted
 
 
-def _client(app: Any, email: str) -> Any:
-    client = app.test_client()
-    sign_in(client, email)
-    return client
 
 
 def test_audit_rows_hold_ids_not_personal_data(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
@@ -37,7 +29,7 @@ def test_audit_rows_hold_ids_not_personal_data(app: Any, world: dict[str, Any], 
         assert event.target_type == "materials" and event.target_id == material.id
     # Anonymising the reviewer anonymises the history shown on the material page.
     users.anonymise_user(SystemActor(), world["school_reviewer"])
-    page = _client(app, DEPT_ADMIN).get(f"/materials/{material.id}").get_data(as_text=True)
+    page = signed_in(app, DEPT_ADMIN).get(f"/materials/{material.id}").get_data(as_text=True)
     assert "Người school_reviewer" not in page
     assert "Trường đã duyệt" in page  # the step is still there
 
@@ -46,7 +38,7 @@ def test_the_audit_search_filters(app: Any, world: dict[str, Any], tmp_path: Pat
     first = submitted(world, tmp_path, title="Bài một")
     second = submitted(world, tmp_path, title="Bài hai")
     review.reject(world["school_reviewer"], second, "Không phù hợp")
-    admin = _client(app, DEPT_ADMIN)
+    admin = signed_in(app, DEPT_ADMIN)
     page = admin.get("/admin/audit?action=review.reject").get_data(as_text=True)
     assert "review.reject" in page and "review.submit" not in page
     page = admin.get(f"/admin/audit?action=review.&target_type=materials&target_id={first.id}").get_data(as_text=True)
@@ -56,7 +48,7 @@ def test_the_audit_search_filters(app: Any, world: dict[str, Any], tmp_path: Pat
     tomorrow = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%d")
     assert "review.submit" not in admin.get(f"/admin/audit?since={tomorrow}").get_data(as_text=True)
     assert "review.submit" in admin.get(f"/admin/audit?until={utcnow():%Y-%m-%d}&since=bad").get_data(as_text=True)
-    assert _client(app, "hieutruong@thcs1.ninhbinh.edu.vn").get("/admin/audit").status_code == 403
+    assert signed_in(app, "hieutruong@thcs1.ninhbinh.edu.vn").get("/admin/audit").status_code == 403
 
 
 def _decided_after(material: Any, hours: int) -> None:
@@ -92,7 +84,7 @@ def test_reviewer_figures_page_and_csv(app: Any, world: dict[str, Any], tmp_path
     assert (schools["Trường THCS Hoa Lư"].decided, schools["Trường THCS Hoa Lư"].overdue_now) == (4, 0)
     assert (schools["Trường THCS Gia Viễn"].decided, schools["Trường THCS Gia Viễn"].overdue_now) == (0, 1)
 
-    admin = _client(app, DEPT_REVIEWER)
+    admin = signed_in(app, DEPT_REVIEWER)
     assert "Người school_reviewer" in admin.get("/review/figures").get_data(as_text=True)
     response = admin.get("/review/figures.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -103,4 +95,4 @@ def test_reviewer_figures_page_and_csv(app: Any, world: dict[str, Any], tmp_path
     future = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%d")
     assert review_figures.by_reviewer(world["dept_admin"], utcnow() + timedelta(days=1)) == []
     assert admin.get(f"/review/figures?since={future}").status_code == 200
-    assert _client(app, "hieutruong@thcs1.ninhbinh.edu.vn").get("/review/figures.csv").status_code == 403
+    assert signed_in(app, "hieutruong@thcs1.ninhbinh.edu.vn").get("/review/figures.csv").status_code == 403

@@ -14,22 +14,10 @@ from repository import demo_files
 from repository.extensions import db
 from repository.models import AuditEvent, Material, ReviewDecision, RoleAssignment
 from repository.services import review
-from tests.helpers import csrf_token, sign_in
-from tests.repository.review_support import make_material, published, school_approved, status_of, submitted
-
-TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
-REVIEWER = "totruong@thcs1.ninhbinh.edu.vn"
-SCHOOL_ADMIN = "hieutruong@thcs1.ninhbinh.edu.vn"
-SCHOOL_ADMIN2 = "hieutruong@thcs2.ninhbinh.edu.vn"
-DEPT_REVIEWER = "duyet@so.ninhbinh.edu.vn"
-DEPT_ADMIN = "admin@so.ninhbinh.edu.vn"
-TEACHER2 = "giaovien@thcs2.ninhbinh.edu.vn"
+from tests.helpers import csrf_token
+from tests.repository.review_support import DEPT_ADMIN, DEPT_REVIEWER, REVIEWER, SCHOOL_ADMIN, SCHOOL_ADMIN2, TEACHER, TEACHER2, make_material, published, school_approved, signed_in, status_of, submitted
 
 
-def _client(app: Any, email: str) -> Any:
-    client = app.test_client()
-    assert sign_in(client, email).status_code == 302
-    return client
 
 
 def _upload(client: Any, tmp_path: Path) -> int:
@@ -49,7 +37,7 @@ def _act(client: Any, material_id: int, action: str, **form: Any) -> Any:
 def _review_flow_until_published(app: Any, world: dict[str, Any], tmp_path: Path) -> int:
     """Teacher submits -> school reviewer requests changes -> teacher edits and resubmits -> school
     approves -> department publishes; every step through the pages."""
-    teacher, reviewer, dept = _client(app, TEACHER), _client(app, REVIEWER), _client(app, DEPT_REVIEWER)
+    teacher, reviewer, dept = signed_in(app, TEACHER), signed_in(app, REVIEWER), signed_in(app, DEPT_REVIEWER)
     material_id = _upload(teacher, tmp_path)
     page = teacher.get(f"/materials/{material_id}").get_data(as_text=True)
     assert f"/review/{material_id}/act/submit" in page  # the submit button is offered to the author
@@ -97,7 +85,7 @@ def test_the_whole_flow_through_the_web(app: Any, world: dict[str, Any], tmp_pat
         ("request_changes", world["school_reviewer"].id), ("school_approve", world["school_reviewer"].id),
         ("publish", world["dept_reviewer"].id)]
     # The history on the material page shows each step with its reason.
-    page = _client(app, TEACHER2).get(f"/materials/{material_id}").get_data(as_text=True)
+    page = signed_in(app, TEACHER2).get(f"/materials/{material_id}").get_data(as_text=True)
     assert 'id="history"' in page and "Thiếu phần luyện tập" in page
 
 
@@ -141,7 +129,7 @@ def test_one_review_level_publishes_at_the_school_step(app: Any, world: dict[str
 def test_refused_actions_change_nothing(app: Any, world: dict[str, Any], tmp_path: Path, who: str, action: str,
                                         expected: int) -> None:
     material = submitted(world, tmp_path)
-    client = _client(app, who)
+    client = signed_in(app, who)
     events = db.session.query(AuditEvent).filter(AuditEvent.target_type == "materials").count()
     response = _act(client, material.id, action, reason="lý do")
     assert response.status_code == expected
@@ -151,10 +139,10 @@ def test_refused_actions_change_nothing(app: Any, world: dict[str, Any], tmp_pat
 
 def test_a_reviewer_who_is_also_the_author_cannot_approve(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
     material = submitted(world, tmp_path, author="school_reviewer")
-    assert _act(_client(app, REVIEWER), material.id, "school_approve").status_code == 403
+    assert _act(signed_in(app, REVIEWER), material.id, "school_approve").status_code == 403
     assert status_of(material.id) == "submitted"
     # and it is not in their queue either
-    assert material.title not in _client(app, REVIEWER).get("/review/").get_data(as_text=True)
+    assert material.title not in signed_in(app, REVIEWER).get("/review/").get_data(as_text=True)
 
 
 def test_a_school_reviewer_acts_only_for_assigned_subjects(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
@@ -163,7 +151,7 @@ def test_a_school_reviewer_acts_only_for_assigned_subjects(app: Any, world: dict
     assignment.subjects = ["NGU_VAN"]
     db.session.commit()
     material = submitted(world, tmp_path, subject="TOAN")
-    reviewer = _client(app, REVIEWER)
+    reviewer = signed_in(app, REVIEWER)
     assert _act(reviewer, material.id, "school_approve").status_code == 403
     assert status_of(material.id) == "submitted"
     assert "Phương trình bậc hai" not in reviewer.get("/review/").get_data(as_text=True)
@@ -178,7 +166,7 @@ def test_a_department_reviewer_acts_only_for_assigned_levels(app: Any, world: di
     assignment.levels = ["THPT"]
     db.session.commit()
     material = school_approved(world, tmp_path, grades=["9"])
-    dept = _client(app, DEPT_REVIEWER)
+    dept = signed_in(app, DEPT_REVIEWER)
     assert _act(dept, material.id, "publish").status_code == 403
     assert status_of(material.id) == "school_approved"
     assignment.levels = ["THCS"]
@@ -206,30 +194,30 @@ def test_forged_posts_without_csrf_or_with_wrong_ids(app_with: Any, world: dict[
 
 def test_a_reason_is_required_to_return_or_reject(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
     material = submitted(world, tmp_path)
-    assert _act(_client(app, REVIEWER), material.id, "reject", reason="  ").status_code == 422
+    assert _act(signed_in(app, REVIEWER), material.id, "reject", reason="  ").status_code == 422
     assert status_of(material.id) == "submitted"
 
 
 def test_withdraw_reject_retract_and_take_down(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
-    teacher = _client(app, TEACHER)
+    teacher = signed_in(app, TEACHER)
     first = submitted(world, tmp_path)
     assert _act(teacher, first.id, "withdraw").status_code == 303
     assert status_of(first.id) == "draft"
-    assert _act(_client(app, REVIEWER), first.id, "reject", reason="x").status_code == 409  # a draft
+    assert _act(signed_in(app, REVIEWER), first.id, "reject", reason="x").status_code == 409  # a draft
 
     second = submitted(world, tmp_path)
-    assert _act(_client(app, REVIEWER), second.id, "reject", reason="Sai kiến thức").status_code == 303
+    assert _act(signed_in(app, REVIEWER), second.id, "reject", reason="Sai kiến thức").status_code == 303
     assert status_of(second.id) == "rejected"
     assert _act(teacher, second.id, "submit").status_code == 409  # rejection is final
 
     third = published(world, tmp_path)
-    assert _act(_client(app, SCHOOL_ADMIN2), third.id, "retract", reason="x").status_code == 403
-    assert _act(_client(app, SCHOOL_ADMIN), third.id, "retract", reason="Trùng với tài liệu khác").status_code == 303
+    assert _act(signed_in(app, SCHOOL_ADMIN2), third.id, "retract", reason="x").status_code == 403
+    assert _act(signed_in(app, SCHOOL_ADMIN), third.id, "retract", reason="Trùng với tài liệu khác").status_code == 303
     assert status_of(third.id) == "retracted"
 
     fourth = published(world, tmp_path)
-    assert _act(_client(app, SCHOOL_ADMIN), fourth.id, "take_down", reason="x").status_code == 403
-    assert _act(_client(app, DEPT_ADMIN), fourth.id, "take_down", reason="Vi phạm bản quyền").status_code == 303
+    assert _act(signed_in(app, SCHOOL_ADMIN), fourth.id, "take_down", reason="x").status_code == 403
+    assert _act(signed_in(app, DEPT_ADMIN), fourth.id, "take_down", reason="Vi phạm bản quyền").status_code == 303
     assert status_of(fourth.id) == "taken_down"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "review.take_down"))
     assert event.details == {"from_state": "published", "to_state": "taken_down", "reason": "Vi phạm bản quyền"}
@@ -240,20 +228,20 @@ def test_open_licence_requirement(app: Any, world: dict[str, Any], tmp_path: Pat
 
     settings.update(world["dept_admin"], {"review.open_licence": True})
     closed = make_material(world["teacher"], tmp_path, licence="CC_BY_NC_4")
-    assert _act(_client(app, TEACHER), closed.id, "submit").status_code == 422
+    assert _act(signed_in(app, TEACHER), closed.id, "submit").status_code == 422
     assert status_of(closed.id) == "draft"
     open_one = make_material(world["teacher"], tmp_path, licence="CC_BY_4")
-    assert _act(_client(app, TEACHER), open_one.id, "submit").status_code == 303
+    assert _act(signed_in(app, TEACHER), open_one.id, "submit").status_code == 303
 
 
 def test_problem_reports_reach_the_department_queue(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
     material = published(world, tmp_path)
     draft = make_material(world["teacher"], tmp_path, title="Bản nháp")
-    other = _client(app, TEACHER2)
+    other = signed_in(app, TEACHER2)
     assert other.post(f"/review/{material.id}/report", data={"kind": "copyright", "reason": "Chép từ sách"}).status_code == 303
     assert other.post(f"/review/{material.id}/report", data={"kind": "spam", "reason": "x"}).status_code == 422
-    assert _client(app, TEACHER).post(f"/review/{draft.id}/report", data={"kind": "error", "reason": "x"}).status_code == 403
-    page = _client(app, DEPT_ADMIN).get("/review/reports").get_data(as_text=True)
+    assert signed_in(app, TEACHER).post(f"/review/{draft.id}/report", data={"kind": "error", "reason": "x"}).status_code == 403
+    page = signed_in(app, DEPT_ADMIN).get("/review/reports").get_data(as_text=True)
     assert "Chép từ sách" in page
     assert other.get("/review/reports").status_code == 403
 

@@ -13,20 +13,9 @@ from repository.errors import Conflict, PermissionDenied, ValidationError
 from repository.extensions import db
 from repository.models import Material, ReviewState, Setting, utcnow
 from repository.services import materials, review, review_queue, settings
-from tests.helpers import sign_in
-from tests.repository.review_support import pdf_upload, published, school_approved, status_of, submitted
-
-DEPT_ADMIN = "admin@so.ninhbinh.edu.vn"
-REVIEWER = "totruong@thcs1.ninhbinh.edu.vn"
-SCHOOL_ADMIN = "hieutruong@thcs1.ninhbinh.edu.vn"
-TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
-TEACHER2 = "giaovien@thcs2.ninhbinh.edu.vn"
+from tests.repository.review_support import DEPT_ADMIN, REVIEWER, SCHOOL_ADMIN, TEACHER, TEACHER2, pdf_upload, published, school_approved, signed_in, status_of, submitted
 
 
-def _client(app: Any, email: str) -> Any:
-    client = app.test_client()
-    sign_in(client, email)
-    return client
 
 
 def _age(material: Material, days: int) -> None:
@@ -39,7 +28,7 @@ def _age(material: Material, days: int) -> None:
 
 def test_settings_defaults_page_history_and_refusals(app: Any, world: dict[str, Any]) -> None:
     assert settings.get("review.levels") == 2 and settings.get("review.deadline_days") == 7
-    admin = _client(app, DEPT_ADMIN)
+    admin = signed_in(app, DEPT_ADMIN)
     page = admin.get("/review/settings").get_data(as_text=True)
     assert "Thời hạn duyệt" in page and "Không vi phạm bản quyền" in page
     form = {"review.levels": "1", "review.deadline_days": "10", "review.claim_hours": "24",
@@ -59,8 +48,8 @@ def test_settings_defaults_page_history_and_refusals(app: Any, world: dict[str, 
     form["review.deadline_days"] = "0"
     assert admin.post("/review/settings", data=form).status_code == 422
     assert settings.get("review.deadline_days") == 12
-    assert _client(app, SCHOOL_ADMIN).get("/review/settings").status_code == 403
-    assert _client(app, SCHOOL_ADMIN).post("/review/settings", data=form).status_code == 403
+    assert signed_in(app, SCHOOL_ADMIN).get("/review/settings").status_code == 403
+    assert signed_in(app, SCHOOL_ADMIN).post("/review/settings", data=form).status_code == 403
     with pytest.raises(ValidationError):
         settings.update(world["dept_admin"], {"no.such": 1})
     with pytest.raises(PermissionDenied):
@@ -84,13 +73,13 @@ def test_queue_is_oldest_first_with_age_overdue_and_filters(app: Any, world: dic
     assert [i.material.title for i in grade8] == ["Bài cũ"]
     aged = review_queue.waiting_for(world["school_reviewer"], review_queue.QueueFilters(min_age_days=5))
     assert [i.material.title for i in aged] == ["Bài cũ"]
-    page = _client(app, REVIEWER).get("/review/?subject=NGU_VAN").get_data(as_text=True)
+    page = signed_in(app, REVIEWER).get("/review/?subject=NGU_VAN").get_data(as_text=True)
     assert "Bài cũ" in page and "Bài mới" not in page and "overdue" in page and "9 ngày" in page
     # Department queue: nothing until a school approves.
     assert review_queue.waiting_for(world["dept_reviewer"]) == []
     review.school_approve(world["school_reviewer"], young)
     assert [i.material.title for i in review_queue.waiting_for(world["dept_reviewer"])] == ["Bài mới"]
-    assert _client(app, TEACHER2).get("/review/").status_code == 403  # a teacher has no queue
+    assert signed_in(app, TEACHER2).get("/review/").status_code == 403  # a teacher has no queue
 
 
 def test_escalation_lists_overdue_items_for_admins(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
@@ -101,9 +90,9 @@ def test_escalation_lists_overdue_items_for_admins(app: Any, world: dict[str, An
     _age(other, 30)
     assert {i.material.title for i in review_queue.escalations(world["dept_admin"])} == {"Bài quá hạn", "Bài quá hạn trường khác"}
     assert [i.material.title for i in review_queue.escalations(world["school_admin"])] == ["Bài quá hạn"]
-    page = _client(app, SCHOOL_ADMIN).get("/review/escalations").get_data(as_text=True)
+    page = signed_in(app, SCHOOL_ADMIN).get("/review/escalations").get_data(as_text=True)
     assert "Bài quá hạn" in page and "trường khác" not in page
-    assert _client(app, REVIEWER).get("/review/escalations").status_code == 403
+    assert signed_in(app, REVIEWER).get("/review/escalations").status_code == 403
     settings.update(world["dept_admin"], {"review.deadline_days": 10})
     assert [i.material.title for i in review_queue.escalations(world["dept_admin"])] == ["Bài quá hạn trường khác"]
 
@@ -112,11 +101,11 @@ def test_escalation_lists_overdue_items_for_admins(app: Any, world: dict[str, An
 
 def test_a_claim_keeps_others_off_until_it_expires(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
     material = submitted(world, tmp_path)
-    assert _client(app, REVIEWER).post(f"/review/{material.id}/claim").status_code == 303
+    assert signed_in(app, REVIEWER).post(f"/review/{material.id}/claim").status_code == 303
     state = db.session.get(ReviewState, material.id)
     assert state.claimed_by_id == world["school_reviewer"].id
     assert timedelta(hours=23) < state.claim_expires_at - utcnow() <= timedelta(hours=24)
-    admin = _client(app, SCHOOL_ADMIN)
+    admin = signed_in(app, SCHOOL_ADMIN)
     assert admin.post(f"/review/{material.id}/claim").status_code == 409
     assert admin.post(f"/review/{material.id}/act/school_approve").status_code == 409
     assert status_of(material.id) == "submitted"
@@ -147,7 +136,7 @@ def test_release_and_claiming_outside_the_queue(app: Any, world: dict[str, Any],
 def test_bulk_decisions_apply_to_each_selected_item(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
     first, second = submitted(world, tmp_path, title="Bài A"), submitted(world, tmp_path, title="Bài B")
     other_school = submitted(world, tmp_path, author="teacher2", title="Bài C")
-    response = _client(app, REVIEWER).post("/review/bulk", data={
+    response = signed_in(app, REVIEWER).post("/review/bulk", data={
         "ids": [str(first.id), str(second.id), str(other_school.id), "999999"], "action": "school_approve"})
     assert response.status_code == 303
     assert [status_of(m.id) for m in (first, second, other_school)] == ["school_approved", "school_approved", "submitted"]
@@ -166,7 +155,7 @@ def test_bulk_decisions_apply_to_each_selected_item(app: Any, world: dict[str, A
 def test_a_new_version_of_a_published_material_is_reviewed_again(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
     material = published(world, tmp_path)
     old_file = material.current_files[0]
-    teacher = _client(app, TEACHER)
+    teacher = signed_in(app, TEACHER)
     data = pdf_upload(tmp_path, "Phiên bản 2").path.read_bytes()
     import io
     response = teacher.post(f"/materials/{material.id}/files/{old_file.id}/new-version",
@@ -179,7 +168,7 @@ def test_a_new_version_of_a_published_material_is_reviewed_again(app: Any, world
     assert material.status == "published"  # the approved version stays public meanwhile
     assert material.review.revision == "submitted" and material.review.approved_file_ids == [old_file.id]
     # Others see the approved file; the author and the reviewers see the new one.
-    other_page = _client(app, TEACHER2).get(f"/materials/{material.id}").get_data(as_text=True)
+    other_page = signed_in(app, TEACHER2).get(f"/materials/{material.id}").get_data(as_text=True)
     assert f"/files/{old_file.id}/download" in other_page and f"/files/{new_file.id}/download" not in other_page
     assert f"/files/{new_file.id}/download" in teacher.get(f"/materials/{material.id}").get_data(as_text=True)
     assert [i.material.id for i in review_queue.waiting_for(world["school_reviewer"])] == [material.id]
@@ -187,7 +176,7 @@ def test_a_new_version_of_a_published_material_is_reviewed_again(app: Any, world
     assert (material.status, material.review.revision) == ("published", "school_approved")
     review.publish(world["dept_reviewer"], material)
     assert (material.status, material.review.revision, material.review.approved_file_ids) == ("published", None, [])
-    other_page = _client(app, TEACHER2).get(f"/materials/{material.id}").get_data(as_text=True)
+    other_page = signed_in(app, TEACHER2).get(f"/materials/{material.id}").get_data(as_text=True)
     assert f"/files/{new_file.id}/download" in other_page
 
 
