@@ -12,6 +12,7 @@ from repository import web
 from repository.cli import register_cli
 from repository.config import PROJECT_DIR, build_config
 from repository.extensions import babel, csrf, db, limiter, login_manager, migrate
+from repository.reports import facts as report_facts
 from repository.uploads import UploadRequest
 import search
 from storage import create_storage
@@ -37,6 +38,7 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     login_manager.init_app(app)
     app.extensions["storage"] = create_storage(app.config)
     search.init_app(app)
+    report_facts.install()
     app.request_class = UploadRequest
     Bootstrap5(app)
     web.init_web(app)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
@@ -128,6 +128,7 @@ class Curriculum:
     textbook_series: dict[str, TextbookSeries]
     material_types: dict[str, str]
     licences: dict[str, Licence]
+    age_group_khoi: dict[str, str] = field(default_factory=dict)  # preschool age group -> khối
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -206,7 +207,7 @@ def _no_overlap(file: str, entry: str, items: list[_Dated]) -> None:
             _fail(file, entry, f"validity periods overlap ({a.valid_from} and {b.valid_from})")
 
 
-def _load_preschool(f: str, doc: dict[str, Any]) -> tuple[dict[str, Grade], dict[str, dict[str, str]]]:
+def _load_preschool(f: str, doc: dict[str, Any]) -> tuple[dict[str, Grade], dict[str, dict[str, str]], dict[str, str]]:
     khoi = _get(f, "khoi", doc, "khoi", dict)
     ages = {}
     for code, v in _get(f, "age_groups", doc, "age_groups", dict).items():
@@ -214,7 +215,7 @@ def _load_preschool(f: str, doc: dict[str, Any]) -> tuple[dict[str, Grade], dict
         ages[code] = Grade(code, _get(f, code, v, "name"), "MAM_NON")
     domains = _get(f, "development_domains", doc, "development_domains", dict)
     _known(f, "development_domains", list(domains), khoi, "khoi")
-    return ages, domains
+    return ages, domains, {code: v["khoi"] for code, v in doc["age_groups"].items()}
 
 
 def _load_subjects(f: str, doc: dict[str, Any]) -> tuple[dict[str, Subject], dict[str, str]]:
@@ -293,7 +294,7 @@ def _load_school_types(f: str, doc: dict[str, Any], levels: Any, grades: Any) ->
 
 
 def _load(data_dir: Path) -> Curriculum:
-    ages, domains = _load_preschool("curriculum/preschool.yaml", _read(data_dir, "curriculum/preschool.yaml"))
+    ages, domains, age_khoi = _load_preschool("curriculum/preschool.yaml", _read(data_dir, "curriculum/preschool.yaml"))
     f = "curriculum/subjects.yaml"
     sdoc = _read(data_dir, f)
     subjects, index = _load_subjects(f, sdoc)
@@ -323,7 +324,7 @@ def _load(data_dir: Path) -> Curriculum:
     material_types = {c: _get(f, "material_types", types, c) for c in types}
     return Curriculum(subjects, index, levels, grades, domains, sdoc.get("foreign_languages") or {},
                       sdoc["thpt_orientations"], statuses, programme, rules, future, school_types, series,
-                      material_types, licences)
+                      material_types, licences, age_khoi)
 
 
 @functools.lru_cache(maxsize=8)
@@ -361,6 +362,12 @@ def preschool_domains(data_dir: DataDir = None) -> dict[str, str]:
     for domains in load(data_dir).preschool_domains.values():
         merged.update(domains)
     return merged
+
+
+def age_group_domains(age_group: str, data_dir: DataDir = None) -> dict[str, str]:
+    """The development domains (code -> name) of a preschool age group's khối; {} otherwise."""
+    cur = load(data_dir)
+    return dict(cur.preschool_domains.get(cur.age_group_khoi.get(age_group, ""), {}))
 
 
 def levels(data_dir: DataDir = None) -> list[Level]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (
@@ -495,3 +495,79 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+# --- Contribution reports (issue 6) -------------------------------------------------------------
+
+class ReportYear(db.Model):
+    """The measure of one school year, as the department admin set it. It is stored with the
+    year, so a report of an earlier year is computed with the rules that year had."""
+
+    __tablename__ = "report_years"
+    school_year: Mapped[str] = mapped_column(String(9), primary_key=True)  # "2026-2027"
+    starts_on: Mapped[date]
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SchoolElectives(db.Model):
+    """The elective subjects (grades 10-12) a school declares it teaches in a school year."""
+
+    __tablename__ = "school_electives"
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ContributionFact(db.Model):
+    """One approval interval of a material for one of its grades: the reports' single source.
+
+    Derived from the material's audit trail (repository.reports.facts), never edited by hand:
+    `school_approved_at` opens the interval (the school approval, or a direct publication),
+    `published_at` is the department publication within it, `ended_at` closes it (retracted,
+    taken down, rejected or sent back). `duplicate` marks a material whose file is a copy of an
+    earlier material of another school; it never counts."""
+
+    __tablename__ = "contribution_facts"
+    __table_args__ = (Index("ix_contribution_facts_school_subject", "school_id", "subject", "grade"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(32))
+    grade: Mapped[str] = mapped_column(String(16))
+    school_approved_at: Mapped[datetime]
+    published_at: Mapped[Optional[datetime]]
+    ended_at: Mapped[Optional[datetime]]
+    duplicate: Mapped[bool] = mapped_column(default=False)
+
+
+class ReportSubmission(db.Model):
+    """A report submitted for a period: the figures frozen as they were, with who and when.
+
+    A school admin submits a school's report (school_id set); a unit officer the consolidated
+    report of the unit's schools (unit_id set). Reopening keeps the row (reopened_at) and allows
+    a new submission; the newest not-reopened row is the one in force."""
+
+    __tablename__ = "report_submissions"
+    __table_args__ = (Index("ix_report_submissions_period", "period", "school_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+    period: Mapped[str] = mapped_column(String(40))  # "month:2026-11"
+    school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("schools.id"))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("admin_units.id"))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[Optional[date]]
+    late: Mapped[bool] = mapped_column(default=False)
+    reopened_at: Mapped[Optional[datetime]]
+    reopened_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    reopen_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+    school: Mapped[Optional[School]] = relationship()
+    unit: Mapped[Optional[AdminUnit]] = relationship()
+    submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])

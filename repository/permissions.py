@@ -83,6 +83,13 @@ def _view_school(user: User, school: School) -> bool:
     return bool({school.unit_id, school.reports_to_id} & units_where(user, Role.UNIT_OFFICER))
 
 
+def _view_school_report(user: User, school: School) -> bool:
+    """A school's report: its admins and reviewers, the unit it reports to, the department."""
+    if _dept_staff(user) or school.reports_to_id in units_where(user, Role.UNIT_OFFICER):
+        return True
+    return school.id in schools_where(user, Role.SCHOOL_ADMIN, Role.SCHOOL_REVIEWER)
+
+
 def _grant_role(user: User, grant: Grant) -> bool:
     if _dept_admin(user):
         return True
@@ -237,6 +244,16 @@ RULES: dict[str, Rule] = {
     "review.figures": lambda user, obj: _dept_staff(user),
     "settings.edit": lambda user, obj: _dept_admin(user),
     "notification.list": lambda user, obj: True,
+    # Contribution reports (issue 6). obj: a School, an AdminUnit, or None.
+    "report.view_own": lambda user, obj: True,
+    "report.view_all": lambda user, obj: _dept_staff(user),
+    "report.view_unit": lambda user, unit: _dept_staff(user) or unit.id in units_where(user, Role.UNIT_OFFICER),
+    "report.view_school": _view_school_report,
+    "report.submit_school": lambda user, school: school.id in schools_where(user, Role.SCHOOL_ADMIN),
+    "report.submit_unit": lambda user, unit: unit.id in units_where(user, Role.UNIT_OFFICER),
+    "report.reopen": lambda user, obj: _dept_admin(user),
+    "report.configure": lambda user, obj: _dept_admin(user),
+    "report.electives": lambda user, school: _dept_admin(user) or school.id in schools_where(user, Role.SCHOOL_ADMIN),
 }
 
 

@@ -156,6 +156,9 @@ def objects(world: dict[str, Any]) -> dict[str, Any]:
                                         status="school_approved", subject="TOAN", grades=["9"]),
         "published_own_school": Material(owner_id=colleague.id, school_id=own, school=world["thcs1"],
                                          status="published", subject="TOAN", grades=["9"]),
+        # contribution reports (issue 6): the unit officer's ward, another commune
+        "own_ward": world["thcs1"].reports_to,
+        "other_commune": world["thcs2"].reports_to,
     }
 
 
@@ -245,12 +248,24 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "review.figures": {"none": DEPT},
     "settings.edit": {"none": ADMIN},
     "notification.list": {"none": ALL},
+    # contribution reports (issue 6): a school's own staff, the unit it reports to, the department
+    "report.view_own": {"none": ALL},
+    "report.view_all": {"none": DEPT},
+    "report.view_unit": {"own_ward": DEPT | {"unit_officer"}, "other_commune": DEPT},
+    "report.view_school": {"own_school": DEPT | {"unit_officer", "school_admin", "school_reviewer"},
+                           "other_school": DEPT, "thpt_in_unit": DEPT},  # THPT reports to the department
+    "report.submit_school": {"own_school": frozenset({"school_admin"}), "other_school": NOBODY},
+    "report.submit_unit": {"own_ward": frozenset({"unit_officer"}), "other_commune": NOBODY},
+    "report.reopen": {"none": ADMIN},
+    "report.configure": {"none": ADMIN},
+    "report.electives": {"own_school": ADMINS, "other_school": ADMIN},
 }
 # Only a material's author edits or deletes it, and only teachers create: the operator imports.
 AUTHOR_ONLY = {"material.create", "material.edit", "material.delete"}
 # Steps that belong to the author or their school, and problem reports (published material only).
+# A report is submitted in the name of a school's admin or a unit's officer, never by the operator.
 NOT_THE_OPERATORS = AUTHOR_ONLY | {"material.revise", "review.submit", "review.withdraw", "review.retract",
-                                   "review.report"}
+                                   "review.report", "report.submit_school", "report.submit_unit"}
 
 
 def test_the_matrix_covers_every_rule() -> None:
