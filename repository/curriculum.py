@@ -30,6 +30,7 @@ import yaml
 from search.vietnamese import match_key
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+_DEFAULT_RESOLVED = str(DEFAULT_DATA_DIR.resolve())
 GENERAL_GRADES = tuple(str(n) for n in range(1, 13))
 STATUSES = ("BB", "HD", "DP", "LC", "CD", "TC")
 COMPULSORY_STATUSES = ("BB", "HD", "DP")  # môn bắt buộc, hoạt động bắt buộc, nội dung địa phương
@@ -334,7 +335,9 @@ def _load_cached(data_dir: str) -> Curriculum:
 
 def load(data_dir: DataDir = None) -> Curriculum:
     """Load and validate the data directory (default ``<project>/data``); cached per resolved path."""
-    return _load_cached(str(Path(data_dir or DEFAULT_DATA_DIR).resolve()))
+    if data_dir is None:  # the common case: resolving a path on every lookup costs more than the lookup
+        return _load_cached(_DEFAULT_RESOLVED)
+    return _load_cached(str(Path(data_dir).resolve()))
 
 
 def subjects(data_dir: DataDir = None) -> list[Subject]:

@@ -72,6 +72,7 @@ def upgrade():
     sa.Column('published_at', sa.DateTime(), nullable=True),
     sa.Column('ended_at', sa.DateTime(), nullable=True),
     sa.Column('duplicate', sa.Boolean(), nullable=False),
+    sa.Column('main', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['material_id'], ['materials.id'], name=op.f('fk_contribution_facts_material_id_materials'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_contribution_facts_owner_id_users')),
     sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_contribution_facts_school_id_schools')),
@@ -80,13 +81,17 @@ def upgrade():
     with op.batch_alter_table('contribution_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contribution_facts_material_id'), ['material_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contribution_facts_owner_id'), ['owner_id'], unique=False)
-        batch_op.create_index('ix_contribution_facts_school_subject', ['school_id', 'subject', 'grade'], unique=False)
+        batch_op.create_index('ix_contribution_facts_cells', ['school_id', 'subject', 'grade', 'school_approved_at',
+                              'published_at', 'ended_at', 'duplicate', 'main'], unique=False)
+        batch_op.create_index('ix_contribution_facts_authors', ['school_id', 'owner_id', 'school_approved_at',
+                              'published_at', 'ended_at', 'duplicate'], unique=False)
 
 
 
 def downgrade():
     with op.batch_alter_table('contribution_facts', schema=None) as batch_op:
-        batch_op.drop_index('ix_contribution_facts_school_subject')
+        batch_op.drop_index('ix_contribution_facts_authors')
+        batch_op.drop_index('ix_contribution_facts_cells')
         batch_op.drop_index(batch_op.f('ix_contribution_facts_owner_id'))
         batch_op.drop_index(batch_op.f('ix_contribution_facts_material_id'))
 

@@ -43,7 +43,11 @@ def _electives_offered(grade: str, on: date) -> frozenset[str]:
 
 def required_cells(grades: Iterable[str], on: date, electives: Iterable[str] = ()) -> list[Cell]:
     """The cells of a school teaching `grades`, with the `electives` it declares, in programme order."""
-    chosen = set(electives)
+    return list(_required(tuple(grades), on, frozenset(electives)))
+
+
+@functools.lru_cache(maxsize=256)  # schools of one type share their cells
+def _required(grades: tuple[str, ...], on: date, chosen: frozenset[str]) -> tuple[Cell, ...]:
     cells: list[Cell] = []
     for grade in grades:
         if grade not in curriculum.load().grades:
@@ -52,7 +56,7 @@ def required_cells(grades: Iterable[str], on: date, electives: Iterable[str] = (
         if grade in UPPER_SECONDARY:
             compulsory = set(_grade_cells(grade, on))
             cells += [Cell(grade, code) for code in sorted(_electives_offered(grade, on) & chosen - compulsory)]
-    return cells
+    return tuple(cells)
 
 
 def elective_choices(on: date) -> list[str]:

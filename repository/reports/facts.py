@@ -117,10 +117,11 @@ def _duplicates(session: Session, ids: list[int]) -> set[int]:
 
 
 def _rows(material: Material, found: list[Interval], duplicate: bool) -> list[dict[str, Any]]:
+    grades = list(dict.fromkeys(material.grades or []))
     return [{"material_id": material.id, "school_id": material.school_id, "owner_id": material.owner_id,
              "subject": material.subject, "grade": grade, "school_approved_at": span.opened,
-             "published_at": span.published, "ended_at": span.ended, "duplicate": duplicate}
-            for span in found for grade in dict.fromkeys(material.grades or [])]
+             "published_at": span.published, "ended_at": span.ended, "duplicate": duplicate, "main": n == 0}
+            for span in found for n, grade in enumerate(grades)]
 
 
 def refresh(session: Session, material_ids: Iterable[int]) -> int:

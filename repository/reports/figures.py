@@ -159,47 +159,48 @@ def _scoped(query: Any, column: Any, ids: Optional[set[int]]) -> Any:
     return query if ids is None else query.where(column.in_(sorted(ids)))
 
 
-def cell_counts(win: Window, school_ids: Optional[set[int]]) -> list[tuple[int, str, str, int, int]]:
-    """(school, subject, grade, counted in the year, approved within the period) — one query."""
+def cell_counts(win: Window, school_ids: Optional[set[int]]) -> list[tuple]:
+    """One query: per (school, subject, grade) the facts counted in the year and approved within
+    the period, and the same for materials (each material's `main` fact only, so a material
+    tagged with two grades is one material)."""
     column, in_year, in_period = _counted(win)
+    main = ContributionFact.main.is_(True)
     query = (select(ContributionFact.school_id, ContributionFact.subject, ContributionFact.grade,
-                    func.sum(case((in_year, 1), else_=0)), func.sum(case((in_period, 1), else_=0)))
+                    func.sum(case((in_year, 1), else_=0)), func.sum(case((in_period, 1), else_=0)),
+                    func.sum(case((and_(in_year, main), 1), else_=0)),
+                    func.sum(case((and_(in_period, main), 1), else_=0)))
              .where(column < win.end, column >= min(win.year_start, win.period_start))
              .group_by(ContributionFact.school_id, ContributionFact.subject, ContributionFact.grade))
     return [tuple(row) for row in db.session.execute(_scoped(query, ContributionFact.school_id, school_ids))]
 
 
-def _material_counts(win: Window, school_ids: Optional[set[int]]) -> dict[int, tuple[int, int]]:
-    column, in_year, in_period = _counted(win)
-    query = (select(ContributionFact.school_id,
-                    func.count(distinct(case((in_year, ContributionFact.material_id)))),
-                    func.count(distinct(case((in_period, ContributionFact.material_id)))))
-             .where(column < win.end, column >= min(win.year_start, win.period_start))
-             .group_by(ContributionFact.school_id))
-    return {row[0]: (row[1], row[2]) for row in db.session.execute(_scoped(query, ContributionFact.school_id,
-                                                                           school_ids))}
+def _teacher_rows(win: Window) -> Any:
+    """Active accounts holding the teacher role at a school, created before the period ended."""
+    return (select(RoleAssignment.school_id, RoleAssignment.user_id)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.role == Role.TEACHER.value, User.status == UserStatus.ACTIVE.value,
+                   User.created_at < win.end, RoleAssignment.school_id.is_not(None)))
 
 
-def _contributors(win: Window, school_ids: Optional[set[int]]) -> dict[int, set[int]]:
+def teacher_ids(win: Window, school_ids: set[int]) -> set[int]:
+    """The active teachers of these schools (for one school's page)."""
+    query = _teacher_rows(win).where(RoleAssignment.school_id.in_(sorted(school_ids)))
+    return {user_id for _school, user_id in db.session.execute(query)}
+
+
+def _teacher_counts(win: Window, school_ids: Optional[set[int]]) -> dict[int, tuple[int, int]]:
+    """Per school: (active teachers, those of them with a material counted in the year) — one
+    query, grouped in SQL. A contributor is matched at the school their material counts for."""
     _column, in_year, _ = _counted(win)
-    query = (select(ContributionFact.school_id, ContributionFact.owner_id).where(in_year)
-             .group_by(ContributionFact.school_id, ContributionFact.owner_id))
-    found: dict[int, set[int]] = defaultdict(set)
-    for school_id, owner_id in db.session.execute(_scoped(query, ContributionFact.school_id, school_ids)):
-        found[school_id].add(owner_id)
-    return found
-
-
-def _teachers(win: Window, school_ids: Optional[set[int]]) -> dict[int, set[int]]:
-    """Active accounts holding the teacher role at each school, created before the period ended."""
-    query = (select(RoleAssignment.school_id, RoleAssignment.user_id)
-             .join(User, User.id == RoleAssignment.user_id)
-             .where(RoleAssignment.role == Role.TEACHER.value, User.status == UserStatus.ACTIVE.value,
-                    User.created_at < win.end, RoleAssignment.school_id.is_not(None)))
-    found: dict[int, set[int]] = defaultdict(set)
-    for school_id, user_id in db.session.execute(_scoped(query, RoleAssignment.school_id, school_ids)):
-        found[school_id].add(user_id)
-    return found
+    teachers = _scoped(_teacher_rows(win), RoleAssignment.school_id, school_ids).subquery()
+    authors = (select(ContributionFact.school_id, ContributionFact.owner_id).where(in_year)
+               .group_by(ContributionFact.school_id, ContributionFact.owner_id))
+    authors = _scoped(authors, ContributionFact.school_id, school_ids).subquery()
+    query = (select(teachers.c.school_id, func.count(distinct(teachers.c.user_id)), func.count(distinct(authors.c.owner_id)))
+             .outerjoin(authors, and_(authors.c.school_id == teachers.c.school_id,
+                                      authors.c.owner_id == teachers.c.user_id))
+             .group_by(teachers.c.school_id))
+    return {row[0]: (row[1], row[2]) for row in db.session.execute(query)}
 
 
 class Province:
@@ -210,9 +211,16 @@ class Province:
         self.units = {u.id: u for u in db.session.scalars(select(AdminUnit))}
         self.electives = {row.school_id: list(row.subjects or []) for row in db.session.scalars(
             select(SchoolElectives).where(SchoolElectives.school_year == school_year))}
+        self._reporting: dict[tuple[int, datetime], int] = {}
 
     def reporting_school(self, school_id: int, end: datetime) -> int:
         """The school a school's figures count for at `end`: its successor once merged."""
+        key = (school_id, end)
+        if key not in self._reporting:
+            self._reporting[key] = self._follow(school_id, end)
+        return self._reporting[key]
+
+    def _follow(self, school_id: int, end: datetime) -> int:
         seen = set()
         school = self.schools[school_id]
         while school.successor_id and school.merged_at and school.merged_at < end and school.id not in seen:
@@ -245,10 +253,14 @@ def _blank(province: Province, school: School, rules: YearRules, win: Window) ->
 
 
 def _fill_cells(rows: dict[int, SchoolFigures], counts: Iterable[tuple], province: Province, win: Window) -> None:
-    for school_id, subject, grade, in_year, in_period in counts:
+    for school_id, subject, grade, in_year, in_period, materials_year, materials_period in counts:
         row = rows.get(province.reporting_school(school_id, win.end))
+        if row is None:
+            continue
+        row.approved_materials += int(materials_year or 0)
+        row.contributed_in_period += int(materials_period or 0)
         cell = cellmod.cell_of(subject, grade, win.on)
-        if row is None or cell is None or (grade, cell) not in row.cells:
+        if cell is None or (grade, cell) not in row.cells:
             continue
         year_n, period_n = row.cells[(grade, cell)]
         row.cells[(grade, cell)] = (year_n + int(in_year or 0), period_n + int(in_period or 0))
@@ -269,7 +281,7 @@ def _judge(row: SchoolFigures, rules: YearRules) -> None:
 
 def compute(rules: YearRules, calendar: Calendar, period: Period, school_ids: Optional[set[int]] = None,
             province: Optional[Province] = None) -> Report:
-    """The report of `period` over `school_ids` (None: every active school), in nine queries."""
+    """The report of `period` over `school_ids` (None: every active school), in six queries."""
     win = window(rules, calendar, period)
     province = province or Province(rules.school_year)
     shown = [s for s in province.schools.values() if province.shown(s, win.end)
@@ -287,20 +299,11 @@ def compute(rules: YearRules, calendar: Calendar, period: Period, school_ids: Op
 
 
 def _fill_people(rows: dict[int, SchoolFigures], province: Province, win: Window, ids: Optional[set[int]]) -> None:
-    teachers: dict[int, set[int]] = defaultdict(set)
-    for school_id, users in _teachers(win, ids).items():
-        teachers[province.reporting_school(school_id, win.end)] |= users
-    contributors: dict[int, set[int]] = defaultdict(set)
-    for school_id, owners in _contributors(win, ids).items():
-        contributors[province.reporting_school(school_id, win.end)] |= owners
-    for school_id, (in_year, in_period) in _material_counts(win, ids).items():
+    for school_id, (active, contributing) in _teacher_counts(win, ids).items():
         row = rows.get(province.reporting_school(school_id, win.end))
         if row is not None:
-            row.approved_materials += in_year
-            row.contributed_in_period += in_period
-    for school_id, row in rows.items():
-        row.teachers_active = len(teachers[school_id])
-        row.teachers_contributing = len(teachers[school_id] & contributors[school_id])
+            row.teachers_active += active
+            row.teachers_contributing += contributing
 
 
 def _group(rules: YearRules, period: Period, rows: dict[int, SchoolFigures], province: Province) -> Report:
@@ -337,13 +340,12 @@ def per_owner(win: Window, school_ids: set[int]) -> dict[int, int]:
 
 def covered_at(rules: YearRules, calendar: Calendar, province: Province, school: School, period: Period,
                feeding: set[int]) -> tuple[int, int]:
-    """(covered cells, counted materials) of one school at the end of `period`, in two queries."""
+    """(covered cells, counted materials) of one school at the end of `period`, in one query."""
     win = window(rules, calendar, period)
     rows = {school.id: _blank(province, school, rules, win)}
     _fill_cells(rows, cell_counts(win, feeding), province, win)
     _judge(rows[school.id], rules)
-    counts = _material_counts(win, feeding)
-    return rows[school.id].covered_cells, sum(in_year for in_year, _ in counts.values())
+    return rows[school.id].covered_cells, rows[school.id].approved_materials
 
 
 def feeding_schools(province: Province, school: School, end: datetime) -> set[int]:

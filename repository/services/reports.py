@@ -151,8 +151,7 @@ def school_matrix(actor: Any, school: School, year: Optional[str], period: Optio
 
 def _teachers(win: figures.Window, feeding: set[int], province: Province, school: School) -> list[tuple[User, int]]:
     counts = figures.per_owner(win, feeding)
-    active = figures._teachers(win, feeding)
-    ids = set().union(*active.values()) if active else set()
+    ids = figures.teacher_ids(win, feeding)
     people = list(db.session.scalars(select(User).where(User.id.in_(sorted(ids))))) if ids else []
     return sorted(((u, counts.get(u.id, 0)) for u in people), key=lambda item: (-item[1], item[0].full_name))
 
@@ -251,3 +250,39 @@ def set_electives(actor: Any, school: School, year: str, subjects: list[str]) ->
     audit.record(actor, "report.electives", school, year=label, subjects=row.subjects)
     db.session.commit()
     return row.subjects
+
+
+# --- where each role's report pages start (the views ask; they never test roles) ----------------
+
+@dataclass
+class Landing:
+    """The actor's report home: "province" (department staff, with the units schools report to),
+    "unit" (a commune/ward officer's units), "school" (the schools whose report they may see) or
+    "own" (everyone else: their own contributions)."""
+
+    kind: str
+    units: list[AdminUnit] = field(default_factory=list)
+    schools: list[School] = field(default_factory=list)
+
+
+@guarded("report.view_own")
+def landing(actor: Any) -> Landing:
+    """Which report the actor sees first; the department's units are those with reporting schools."""
+    require(actor, "report.view_own")
+    if can(actor, "report.view_all"):
+        reporting = select(School.reports_to_id).where(School.reports_to_id.is_not(None))
+        units = db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(reporting)).order_by(AdminUnit.name))
+        return Landing("province", list(units))
+    mine = units_where(actor, Role.UNIT_OFFICER) if isinstance(actor, User) else set()
+    if mine:
+        units = db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(sorted(mine))).order_by(AdminUnit.name))
+        return Landing("unit", list(units))
+    schools = sorted((s for s in _own_schools(actor) if can(actor, "report.view_school", s)), key=lambda s: s.name)
+    return Landing("school", schools=schools) if schools else Landing("own")
+
+
+@guarded("report.electives")
+def elective_options(actor: Any, school: School, year: str) -> list[str]:
+    """The elective subject codes the school may declare for the year (the programme in force)."""
+    require(actor, "report.electives", school)
+    return cellmod.elective_choices(Calendar().rules(rulesmod.parse_year(year)).starts_on)
