@@ -69,6 +69,9 @@ _SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "API_RATE_LIMIT": (str, "600 per minute"),
     "API_IP_RATE_LIMIT": (str, "300 per minute"),
     "OAI_PAGE_SIZE": (_int, 100),
+    # Background jobs through RQ on REDIS_URL (issue 8); inline without REDIS_URL.
+    "JOBS_QUEUE": (str, "kho-hoc-lieu"),
+    "JOBS_TIMEOUT": (_int, 1800),
 }
 
 

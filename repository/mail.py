@@ -1,4 +1,7 @@
-"""Outgoing e-mail over SMTP (stdlib smtplib: one small function needs no extra library)."""
+"""Outgoing e-mail over SMTP (stdlib smtplib: one small function needs no extra library).
+
+Messages are worded in the request (its language, its links) and then sent as a job: now without
+REDIS_URL, by the jobs worker with it, retried there while the SMTP server is unreachable."""
 from __future__ import annotations
 
 import smtplib
@@ -8,7 +11,11 @@ from email.message import EmailMessage
 from flask import current_app, render_template
 from flask_babel import gettext as _
 
+from repository import jobs
 from repository.models import User
+
+# Waits before each retry of a queued message: a short SMTP outage must not lose it.
+RETRY_SECONDS = (60, 300, 1800)
 
 
 def configured() -> bool:
@@ -16,6 +23,12 @@ def configured() -> bool:
 
 
 def send(to: str, subject: str, body: str) -> None:
+    """Send one plain-text message through the job queue (see the module docstring); inline, an
+    SMTP failure raises here as before."""
+    jobs.enqueue("repository.mail.send_now", to, subject, body, retry_intervals=RETRY_SECONDS)
+
+
+def send_now(to: str, subject: str, body: str) -> None:
     """Send one plain-text message through the configured SMTP server."""
     cfg = current_app.config
     message = EmailMessage()

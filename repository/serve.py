@@ -38,6 +38,10 @@ def main() -> None:
         "timeout": 120,  # the worker heartbeat; long uploads run in threads and are not cut by it
         "accesslog": "-",
         "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
+        # gunicorn 27 opens a control socket at one fixed path per machine by default; several
+        # servers on one host (tests, benchmarks, a second instance) would share it, and nothing
+        # here uses it.
+        "control_socket_disable": True,
     }).run()
 
 

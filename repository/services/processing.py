@@ -2,8 +2,9 @@
 
 Rules: processing is idempotent and can be re-run at any time (it rewrites the same derived
 objects); a failure marks the file failed with its reason and never touches the upload itself.
-With PROCESSING=inline it runs right after an upload commits; with PROCESSING=worker the command
-`flask --app app materials process` does it.
+With PROCESSING=inline it starts right after an upload commits, through the job queue
+(repository/jobs.py: in the request without REDIS_URL, by `flask --app app jobs worker` with it);
+with PROCESSING=worker the command `flask --app app materials process` does it.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
-from repository import processing
+from repository import jobs, processing
 from repository.extensions import db, object_store
 from repository.models import FileState, MaterialFile, utcnow
 from repository.services import near_duplicates, unguarded
@@ -99,9 +100,19 @@ def process_pending(limit: int = 100) -> int:
     return len(ids)
 
 
+@unguarded("the job queued after an upload committed, for a file already accepted; no actor is involved")
+def process_uploaded(file_id: int) -> None:
+    """Process a file still waiting; a file deleted or processed since the job was queued is left
+    alone (a queued job can run late, or twice)."""
+    row = db.session.get(MaterialFile, file_id)
+    if row is not None and row.state == FileState.UPLOADED.value:
+        process_file(file_id)
+
+
 @unguarded("called by upload services after their own policy check and commit")
 def after_upload(file_ids: list[int]) -> None:
-    """Process right away in the embedded default; leave it to the worker otherwise."""
+    """With PROCESSING=inline, one job per file (run now without REDIS_URL, queued with it);
+    with PROCESSING=worker the files wait for `flask materials process`."""
     if current_app.config["PROCESSING"] == "inline":
         for file_id in file_ids:
-            process_file(file_id)
+            jobs.enqueue("repository.services.processing.process_uploaded", file_id)
