@@ -87,6 +87,9 @@ def authenticate(email: str, password: str) -> User:
 
 @unguarded("records the end of the actor's own session")
 def record_sign_out(user: User) -> None:
+    """Sign-out ends the account's sessions: the session token changes, so a copy of the old
+    cookie (kept by a late response or by someone else) no longer signs anyone in."""
+    user.session_token = secrets.token_hex(16)
     audit.record(user, "auth.sign_out", user)
     db.session.commit()
 

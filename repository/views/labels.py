@@ -37,3 +37,12 @@ MATERIAL_STATUS_LABELS = {
     "retracted": _l("Đã rút"),
     "taken_down": _l("Đã gỡ"),
 }
+# Events of a material's history that are not review steps (those use workflow.ACTION_LABELS).
+MATERIAL_EVENT_LABELS = {
+    "material.created": _l("Tạo học liệu"),
+    "material.updated": _l("Sửa thông tin"),
+    "material.file_replaced": _l("Tải lên phiên bản tệp mới"),
+    "material.imported": _l("Nhập hàng loạt"),
+    "material.deleted": _l("Xoá bản nháp"),
+    "review.revision_submitted": _l("Gửi duyệt phiên bản mới"),
+}
