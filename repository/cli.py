@@ -181,10 +181,11 @@ def units_load(province: int | None) -> None:
 @materials_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def materials_import(file: Path) -> None:
-    """Import materials from a JSON Lines file (format in the README)."""
+    """Import materials from a JSON Lines file (good lines imported, refused ones listed) or from the
+    catalogue's CSV/XLSX export (all rows or none); formats in the README."""
     from repository.services import material_import
 
-    result = _run(lambda: material_import.import_jsonl(SystemActor(), file))
+    result = _run(lambda: material_import.import_catalogue(SystemActor(), file))
     click.echo(f"Đã nhập {result.imported} học liệu; từ chối {len(result.refused)} dòng.")
     if result.skipped:  # already here by uid: reported, but not a failure (a re-import is a no-op)
         click.echo(f"Bỏ qua {len(result.skipped)} dòng có uid đã có.")
@@ -265,6 +266,10 @@ def check(repair: bool, checksums: bool) -> None:
         click.echo(f"  đã sửa {finding.kind}: {finding.key} ({finding.detail})")
     for finding in remaining:
         click.echo(f"  {finding.kind}: {finding.key} {finding.detail}")
+    if index_report.damaged and index_report.rebuilt:
+        click.echo(f"  đã sửa chỉ mục hỏng: dựng lại từ CSDL ({index_report.damaged})")
+    elif index_report.damaged:
+        click.echo(f"  index_damaged: {index_report.damaged} (chạy check --repair để dựng lại)")
     click.echo(f"Chỉ mục tìm kiếm: {index_report.documents} tài liệu, {index_report.materials} học liệu trong CSDL.")
     index_problems = 0 if index_report.repaired else index_report.problems
     if index_report.repaired:
@@ -303,6 +308,8 @@ def review_digest() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from repository.cli_jobs import jobs_cli
+
     for command in (users_cli, schools_cli, units_cli, materials_cli, tokens_cli, search_cli, check, seed_demo,
-                    review_cli):
+                    review_cli, jobs_cli):
         app.cli.add_command(command)

@@ -45,7 +45,7 @@ _SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "MAIL_PASSWORD": (str, ""),
     "MAIL_USE_TLS": (_bool, False),
     "MAIL_USE_SSL": (_bool, False),
-    "MAIL_FROM": (str, "kho-hoc-lieu@localhost"),
+    "MAIL_FROM": (str, "kho-hoc-lieu@localhost.localdomain"),
     "TRUST_PROXY": (_bool, False),
     "STORAGE_BACKEND": (str, "local"),
     "STORAGE_DIR": (str, lambda inst: str(inst / "storage")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from email.utils import parseaddr
 from typing import Callable, Optional
 from lxml.etree import Element, SubElement, _Element
 
@@ -37,6 +38,16 @@ VERBS: dict[str, tuple[set[str], set[str]]] = {
 _RESUMABLE = {"ListIdentifiers", "ListRecords", "ListSets"}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+# The forms OAI-PMH.xsd gives these arguments: a response echoes them, so a value of another form
+# is a badArgument ("illegal syntax"), never echoed into an invalid response.
+_NAME = r"[A-Za-z0-9\-_.!~*'()]+"
+_SYNTAX = {
+    "metadataPrefix": re.compile(_NAME),
+    "set": re.compile(rf"{_NAME}(:{_NAME})*"),
+    "identifier": re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+"),  # URI characters
+}
+# Characters XML 1.0 cannot carry (control characters, NUL): no argument may hold them.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class OaiError(Exception):
@@ -85,6 +96,7 @@ def _check_arguments(args: MultiDict) -> str:
     repeated = sorted(key for key in args if len(args.getlist(key)) > 1)
     if repeated:
         raise OaiError("badArgument", f"Repeated argument: {', '.join(repeated)}.")
+    _check_syntax(args)
     required, optional = VERBS[verb]
     given = set(args) - {"verb"}
     if "resumptionToken" in given and verb in _RESUMABLE:
@@ -98,6 +110,15 @@ def _check_arguments(args: MultiDict) -> str:
     if missing:
         raise OaiError("badArgument", f"Missing argument for {verb}: {', '.join(missing)}.")
     return verb
+
+
+def _check_syntax(args: MultiDict) -> None:
+    """Every argument holds only characters XML can carry, and those the schema types are of their form."""
+    if any(_NOT_XML.search(key) or _NOT_XML.search(value) for key, value in args.items(multi=True)):
+        raise OaiError("badArgument", "An argument holds characters that are not allowed.")
+    for name, form in _SYNTAX.items():
+        if name in args and not form.fullmatch(args[name]):
+            raise OaiError("badArgument", f"The {name} argument has an illegal syntax.")
 
 
 def _moment(name: str, value: str) -> tuple[datetime, timedelta]:
@@ -169,7 +190,8 @@ def _identify(out: _Element, args: MultiDict) -> None:
     _e(body, "repositoryName", f"{config['DEPARTMENT_NAME']} — Kho học liệu số")
     _e(body, "baseURL", url_for("oai.endpoint", _external=True))
     _e(body, "protocolVersion", "2.0")
-    _e(body, "adminEmail", config["MAIL_FROM"])
+    # The address alone: MAIL_FROM may carry a display name ("Sở GDĐT <kho@...>"), emailType may not.
+    _e(body, "adminEmail", parseaddr(config["MAIL_FROM"])[1] or config["MAIL_FROM"])
     earliest = records.earliest()
     _e(body, "earliestDatestamp", datestamp(earliest) if earliest else "1970-01-01T00:00:00Z")
     _e(body, "deletedRecord", "persistent")

@@ -1,15 +1,21 @@
-"""Bulk import of materials from JSON Lines: one material with one file per line.
+"""Bulk import of materials, one material with one file per line: from JSON Lines, or from the
+catalogue's CSV export (or that table saved from Excel as .xlsx) in the same columns.
 
-Rules: every line is validated exactly like the upload form (metadata and file checks); refused
-lines are reported by number and reason and the good ones are imported in batches; a line's file
-path is relative to the JSONL file and may not leave its folder; `created_at` without an offset
-is Asia/Ho_Chi_Minh time; a material imported approved or published counts as approved then. The
-import is an administrator's operation and each material is audited as imported.
+Rules: every line is validated exactly like the upload form (metadata and file checks), by the
+same code for both formats; a line's file path is relative to the imported file's folder and may
+not leave it; `created_at` without an offset is Asia/Ho_Chi_Minh time; a material imported
+approved or published counts as approved then. The import is an administrator's operation and
+each material is audited as imported.
+- JSON Lines: refused lines are reported by number and reason and the good ones are imported in
+  batches (a 100,000-line file need not be perfect to be useful).
+- CSV/XLSX: like every CSV import here, all rows or none: every row is checked first and, if any
+  is refused, nothing is written and every refused row is reported by its line (the header is
+  line 1). List cells (`grades`) are written as the export writes them, items separated by '|'.
 
 A line may carry the material's stable `uid` (as the catalogue export writes it): a uid this
-deployment already holds is skipped and reported, not imported again, so re-importing an export is
-a no-op; a new uid is kept on the imported material. The export's `identifier` (the source
-deployment's OAI identifier) is accepted and ignored.
+deployment already holds is skipped and reported, not imported again (and not a refusal), so
+re-importing an export is a no-op; a new uid is kept on the imported material. The export's
+`identifier` (the source deployment's OAI identifier) is accepted and ignored.
 """
 from __future__ import annotations
 
@@ -18,14 +24,15 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from repository.errors import DomainError, ValidationError
+from repository import csvfiles, spreadsheets
+from repository.errors import DomainError, ImportRejected, ValidationError
 from repository.extensions import db
 from repository.models import Material, MaterialStatus, User
 from repository.permissions import require
@@ -33,14 +40,16 @@ from repository.services import audit, guarded, materials, schools
 
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 REQUIRED = ("title", "subject", "grades", "school", "owner", "file")
-KNOWN = set(REQUIRED) | {"description", "type", "series", "licence", "topic", "language", "status", "created_at",
-                         "uid", "identifier"}
+OPTIONAL = ("description", "type", "series", "licence", "topic", "language", "status", "created_at", "uid",
+            "identifier")
+KNOWN = set(REQUIRED) | set(OPTIONAL)
+TABLE_SUFFIXES = (".csv", ".xlsx")
 APPROVED = {MaterialStatus.SCHOOL_APPROVED.value, MaterialStatus.PUBLISHED.value}
 BATCH = 200
 
 
 @dataclass
-class JsonlResult:
+class BulkResult:
     imported: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)
     # Lines whose uid this deployment already holds: not imported again, and not an error.
@@ -95,10 +104,12 @@ def _check_uid(record: dict[str, Any], seen: dict[str, int]) -> Optional[str]:
 
 
 def _file_path(base: Path, value: Any) -> Path:
-    relative = Path(str(value or ""))
+    if value in (None, ""):  # e.g. the export of a material that has no current file
+        raise _bad(_l("Chưa có đường dẫn tệp (file)."))
+    relative = Path(str(value))
     target = (base / relative).resolve()
     if relative.is_absolute() or not target.is_relative_to(base.resolve()):
-        raise _bad(_l("Đường dẫn tệp phải nằm trong thư mục của tệp JSONL: %(value)s", value=value))
+        raise _bad(_l("Đường dẫn tệp phải nằm trong thư mục của tệp nhập: %(value)s", value=value))
     if not target.is_file():
         raise _bad(_l("Không tìm thấy tệp: %(value)s", value=value))
     return target
@@ -113,14 +124,29 @@ def _owner(email: Any, school_id: int) -> User:
     return owner
 
 
-def _parse(line: str, base: Path,
-           seen: dict[str, int]) -> tuple[dict[str, Any], materials.CleanMaterial, materials.Upload, User]:
+def _json_record(line: str) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise _bad(_l("Dòng không phải JSON hợp lệ: %(reason)s", reason=error.msg)) from None
     if not isinstance(record, dict):
         raise _bad(_l("Mỗi dòng phải là một đối tượng JSON."))
+    return record
+
+
+def _table_record(row: dict[str, str]) -> dict[str, Any]:
+    """A table row as the record a JSON line would be: an empty optional cell is an absent key, and
+    `grades` is a list ('8|9', as the export writes it)."""
+    if "__error__" in row:
+        raise _bad(row["__error__"])
+    record: dict[str, Any] = {key: value for key, value in row.items() if value != "" or key in REQUIRED}
+    record["grades"] = csvfiles.split_list(row.get("grades", ""))
+    return record
+
+
+def _parse(record: dict[str, Any], base: Path,
+           seen: dict[str, int]) -> tuple[dict[str, Any], materials.CleanMaterial, materials.Upload, User]:
+    """The shared validation of one line, whatever file it came from."""
     missing = [k for k in REQUIRED if k not in record]
     unknown = sorted(set(record) - KNOWN)
     if missing or unknown:
@@ -146,11 +172,16 @@ def _parse(line: str, base: Path,
     return record, clean, upload, _owner(record["owner"], school.id)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
     with path.open(encoding="utf-8-sig") as source:
         for number, line in enumerate(source, start=1):
             if line.strip():
                 yield number, line
+
+
+def _table_rows(table: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a normalised table; a header that is not the catalogue's refuses the whole file."""
+    return csvfiles.read_rows(table, REQUIRED, OPTIONAL)
 
 
 @dataclass
@@ -179,7 +210,7 @@ def _material(actor: Any, line: _Line, stored: materials.StoredObject) -> Materi
     return material
 
 
-def _import_batch(actor: Any, batch: list[_Line], result: JsonlResult) -> None:
+def _import_batch(actor: Any, batch: list[_Line], result: BulkResult) -> None:
     """Store the batch's files, then write its rows in one transaction; a failure refuses the batch."""
     try:
         stored = materials.store_all([line.upload for line in batch], [line.checked for line in batch])
@@ -208,17 +239,13 @@ def _import_batch(actor: Any, batch: list[_Line], result: JsonlResult) -> None:
         db.session.expunge(material)
 
 
-@guarded("material.import")
-def import_jsonl(actor: Any, path: Path) -> JsonlResult:
-    """Import every good line of `path`; refused lines are listed with their number and reason, lines
-    whose uid is already here are listed as skipped."""
-    require(actor, "material.import")
-    result = JsonlResult()
-    batch: list[_Line] = []
+def _checked_lines(lines: Iterable[tuple[int, Any]], to_record: Callable[[Any], dict[str, Any]], base: Path,
+                   result: BulkResult) -> Iterator[_Line]:
+    """Every line that passes the checks; the others are added to `result` as refused or skipped."""
     seen: dict[str, int] = {}  # uid -> line accepted with it, so a uid repeated in the file is refused
-    for number, text in _lines(path):
+    for number, raw in lines:
         try:
-            record, clean, upload, owner = _parse(text, path.parent, seen)
+            record, clean, upload, owner = _parse(to_record(raw), base, seen)
             checked = materials.check_uploads([upload])[0]
         except AlreadyPresent as skipped:
             result.skipped.append((number, str(skipped)))
@@ -228,7 +255,13 @@ def import_jsonl(actor: Any, path: Path) -> JsonlResult:
             continue
         if record["uid"] is not None:
             seen[record["uid"]] = number
-        batch.append(_Line(number, record, clean, upload, owner, checked))
+        yield _Line(number, record, clean, upload, owner, checked)
+
+
+def _import_lines(actor: Any, lines: Iterator[_Line], result: BulkResult) -> BulkResult:
+    batch: list[_Line] = []
+    for line in lines:
+        batch.append(line)
         if len(batch) >= BATCH:
             _import_batch(actor, batch, result)
             batch = []
@@ -236,3 +269,39 @@ def import_jsonl(actor: Any, path: Path) -> JsonlResult:
         _import_batch(actor, batch, result)
     result.refused.sort()
     return result
+
+
+@guarded("material.import")
+def import_jsonl(actor: Any, path: Path) -> BulkResult:
+    """Import every good line of `path`; refused lines are listed with their number and reason, lines
+    whose uid is already here are listed as skipped."""
+    require(actor, "material.import")
+    result = BulkResult()
+    return _import_lines(actor, _checked_lines(_jsonl_lines(path), _json_record, path.parent, result), result)
+
+
+@guarded("material.import")
+def import_table(actor: Any, path: Path) -> BulkResult:
+    """Import the rows of a catalogue CSV (or XLSX) export: all or none. Every row is checked first;
+    any refused row raises ImportRejected listing each one, and nothing is written. Rows whose uid is
+    already here are skipped, as in JSON Lines. Only what changes between the check and the write (a
+    file removed meanwhile, the object store failing) can still refuse a batch, as in JSON Lines."""
+    require(actor, "material.import")
+    table = spreadsheets.normalised_csv(path.read_bytes(), path.name)  # Excel's protecting apostrophes removed
+    trial = BulkResult()
+    for _line in _checked_lines(_table_rows(table), _table_record, path.parent, trial):
+        pass  # checking only: the rows are read again to be written, so checked lines never pile up
+    if trial.refused:
+        raise ImportRejected(_l("Không nhập học liệu nào: %(n)d dòng có lỗi.", n=len(trial.refused)),
+                             sorted(trial.refused))
+    result = BulkResult()
+    return _import_lines(actor, _checked_lines(_table_rows(table), _table_record, path.parent, result), result)
+
+
+@guarded("material.import")
+def import_catalogue(actor: Any, path: Path) -> BulkResult:
+    """The bulk import of `path` in its format: a .csv or .xlsx table, otherwise JSON Lines."""
+    require(actor, "material.import")
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return import_table(actor, path)
+    return import_jsonl(actor, path)

@@ -1,12 +1,12 @@
-"""A catalogue moves between deployments: the JSON Lines export of one deployment imports into a
-second, empty one (its own database and object store) with every material's uid, and importing
-the same export again, anywhere it has already been imported, adds nothing. A uid already present is
-skipped and reported whatever the line's metadata; a malformed uid refuses its line.
-
-The CSV export is not importable (the bulk import reads JSON Lines only), so only JSON Lines
-round-trips here."""
+"""A catalogue moves between deployments: the JSON Lines export, and the CSV export, of one
+deployment import into a second, empty one (its own database and object store) with every
+material's uid, and importing the same export again, anywhere it has already been imported, adds
+nothing. A uid already present is skipped and reported whatever the line's metadata; a malformed
+uid refuses its line (JSON Lines) or the whole file (CSV, all rows or none)."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from pathlib import Path
@@ -18,6 +18,7 @@ from flask import current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select
 
+from repository import spreadsheets
 from repository.extensions import db
 from repository.models import AdminUnit, Material, MaterialFile
 from repository.permissions import SystemActor
@@ -91,11 +92,11 @@ def _seed_catalogue(tmp_path: Path) -> None:
     db.session.commit()
 
 
-def _export(folder: Path) -> Path:
+def _export(folder: Path, fmt: str = "jsonl") -> Path:
     """The catalogue export plus, at the `file` path each line names, that material's stored file."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "catalogue.jsonl"
-    target.write_bytes(b"".join(exchange.export_catalogue(SystemActor(), "jsonl")))
+    target = folder / f"catalogue.{fmt}"
+    target.write_bytes(b"".join(exchange.export_catalogue(SystemActor(), fmt)))
     store = current_app.extensions["storage"]
     for stored in db.session.scalars(select(MaterialFile).where(MaterialFile.is_current)):
         destination = folder / "files" / str(stored.material_id) / stored.original_name
@@ -162,6 +163,66 @@ def test_a_catalogue_moves_to_an_empty_deployment_and_a_reimport_adds_nothing(
     back = material_import.import_jsonl(SystemActor(), moved)
     assert (back.imported, back.refused, len(back.skipped)) == (0, [], 3)
     assert _count(Material) == 3 and _catalogue_by_uid() == source
+
+
+def _add_spreadsheet_hazards(world: dict[str, Any], tmp_path: Path) -> None:
+    """A material whose cells a spreadsheet would take for formulas, with a comma and line breaks."""
+    folder = tmp_path / "hazards"
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "he.txt").write_text("Hệ hai phương trình bậc nhất\n", encoding="utf-8")
+    path = _write_jsonl(folder / "seed.jsonl", [_line(
+        title="=Hệ phương trình", file="files/he.txt", grades=[8, 9], topic="@Chương 3", status="published",
+        description="- Mục tiêu: giải hệ, bằng hai cách\n- Bài tập +5 câu", created_at="2025-10-01T07:15:00")])
+    assert material_import.import_jsonl(SystemActor(), path).imported == 1
+
+
+def test_a_csv_catalogue_moves_to_an_empty_deployment_and_a_reimport_adds_nothing(
+        world: dict[str, Any], tmp_path: Path, second_deployment: Any) -> None:
+    _seed_catalogue(tmp_path)
+    _add_spreadsheet_hazards(world, tmp_path)
+    db.session.execute(sa.delete(Material).where(Material.title == "Không có tệp"))
+    db.session.commit()
+    source = _catalogue_by_uid()
+    export = _export(tmp_path / "export", "csv")
+    assert b"'=H" in export.read_bytes()  # the export protects the formula-like cells
+    _prepare_people(second_deployment, tmp_path)
+
+    with second_deployment.app_context():
+        runner = second_deployment.test_cli_runner()
+        first = runner.invoke(args=["materials", "import", str(export)])
+        assert first.exit_code == 0, first.output
+        assert "Đã nhập 4 học liệu; từ chối 0 dòng." in first.output
+        assert _catalogue_by_uid() == source  # same uids, metadata (apostrophes gone), states and times
+        assert _count(Material) == 4 and _count(MaterialFile) == 4
+        assert len(list(current_app.extensions["storage"].list("materials/"))) == 4
+
+        again = runner.invoke(args=["materials", "import", str(export)])
+        assert again.exit_code == 0, again.output
+        assert "Đã nhập 0 học liệu; từ chối 0 dòng." in again.output and "Bỏ qua 4 dòng có uid đã có." in again.output
+        assert "dòng 2: " in again.output  # skipped rows are named by their line; the header is line 1
+        assert _count(Material) == 4 and len(list(current_app.extensions["storage"].list("materials/"))) == 4
+        moved = _export(tmp_path / "moved-back", "csv")
+        db.session.remove()
+
+    # Back where the catalogue came from: every row is already here.
+    back = material_import.import_catalogue(SystemActor(), moved)
+    assert (back.imported, back.refused, len(back.skipped)) == (0, [], 4)
+    assert _count(Material) == 4 and _catalogue_by_uid() == source
+
+
+def test_the_csv_export_saved_as_xlsx_imports_too(world: dict[str, Any], tmp_path: Path) -> None:
+    """Excel's Save As .xlsx of the CSV export: the same columns, numbers typed as numbers."""
+    _seed_catalogue(tmp_path)
+    export = _export(tmp_path / "export", "csv")
+    rows = list(csv.reader(io.StringIO(export.read_text(encoding="utf-8-sig"))))
+    uid = rows[0].index("uid")
+    fresh = [row[:uid] + [str(uuid.uuid4())] + row[uid + 1:] for row in rows[1:] if row[rows[0].index("file")]]
+    book = export.with_suffix(".xlsx")
+    book.write_bytes(spreadsheets.to_xlsx(rows[0], [[int(c) if c.isdigit() else c for c in row] for row in fresh]))
+    result = material_import.import_catalogue(SystemActor(), book)
+    assert (result.imported, result.refused, result.skipped) == (3, [], [])
+    grades = db.session.scalars(select(Material.grades).where(Material.uid.in_([r[uid] for r in fresh]))).all()
+    assert sorted(map(tuple, grades)) == [("8",), ("9",), ("9",)]
 
 
 def test_a_uid_already_present_is_skipped_and_reported_whatever_its_metadata(
