@@ -308,8 +308,9 @@ def review_digest() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from repository.cli_backup import backup, restore
     from repository.cli_jobs import jobs_cli
 
     for command in (users_cli, schools_cli, units_cli, materials_cli, tokens_cli, search_cli, check, seed_demo,
-                    review_cli, jobs_cli):
+                    review_cli, jobs_cli, backup, restore):
         app.cli.add_command(command)

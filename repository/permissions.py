@@ -244,6 +244,9 @@ RULES: dict[str, Rule] = {
     "review.figures": lambda user, obj: _dept_staff(user),
     "settings.edit": lambda user, obj: _dept_admin(user),
     "notification.list": lambda user, obj: True,
+    # Backups hold every password hash: the command-line operator only.
+    "backup.create": lambda user, obj: _operator(user),
+    "backup.restore": lambda user, obj: _operator(user),
     # Contribution reports (issue 6). obj: a School, an AdminUnit, or None.
     "report.view_own": lambda user, obj: True,
     "report.view_all": lambda user, obj: _dept_staff(user),

@@ -156,7 +156,9 @@ def objects(world: dict[str, Any]) -> dict[str, Any]:
                                         status="school_approved", subject="TOAN", grades=["9"]),
         "published_own_school": Material(owner_id=colleague.id, school_id=own, school=world["thcs1"],
                                          status="published", subject="TOAN", grades=["9"]),
-        # contribution reports (issue 6): the unit officer's ward, another commune
+        "backup.create": {"none": NOBODY},  # the operator only
+    "backup.restore": {"none": NOBODY},
+    # contribution reports (issue 6): the unit officer's ward, another commune
         "own_ward": world["thcs1"].reports_to,
         "other_commune": world["thcs2"].reports_to,
     }
@@ -248,6 +250,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "review.figures": {"none": DEPT},
     "settings.edit": {"none": ADMIN},
     "notification.list": {"none": ALL},
+    "backup.create": {"none": NOBODY},  # the operator only
+    "backup.restore": {"none": NOBODY},
     # contribution reports (issue 6): a school's own staff, the unit it reports to, the department
     "report.view_own": {"none": ALL},
     "report.view_all": {"none": DEPT},
