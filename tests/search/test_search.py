@@ -189,6 +189,18 @@ def test_search_page_shows_highlights_facets_and_links(client, world, corpus):
     assert "Lớp 9" in browse and "browse-list" in browse
 
 
+def test_an_author_sees_their_own_draft_among_the_results_with_its_state(client, world, corpus):
+    """The result card of a material that is not published shows its state (a 500 once: the card
+    macro was imported without the page's context, so the state labels were undefined)."""
+    draft = add_material(world["teacher"], "Phương trình chứa căn", status="draft")
+    sign_in(client, world["teacher"].email)
+    for path in ("/search?q=phuong+trinh+chua+can", "/browse?subject=TOAN"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert f"/materials/{draft.id}" in html and "Bản nháp" in html, path
+
+
 def test_changes_reach_the_index_after_commit(world, corpus):
     teacher = world["teacher"]
     material = corpus["pt2"]
