@@ -256,8 +256,13 @@ def check(repair: bool, checksums: bool) -> None:
     from repository.services import consistency
 
     from repository.services import search_index
+    from storage import StorageError
 
-    report = _run(lambda: consistency.check_storage(SystemActor(), repair=repair, checksums=checksums))
+    try:
+        report = _run(lambda: consistency.check_storage(SystemActor(), repair=repair, checksums=checksums))
+    except StorageError as error:  # the store down: say so, nothing can be compared
+        click.echo(f"Lỗi: {error}", err=True)
+        sys.exit(1)
     index_report = _run(lambda: search_index.check_index(SystemActor(), repair=repair))
     repaired = {(f.kind, f.key) for f in report.repaired}
     remaining = [f for f in report.findings if (f.kind, f.key) not in repaired]
@@ -310,7 +315,8 @@ def review_digest() -> None:
 def register_cli(app: Flask) -> None:
     from repository.cli_backup import backup, restore
     from repository.cli_jobs import jobs_cli
+    from repository.cli_reports import reports_cli
 
     for command in (users_cli, schools_cli, units_cli, materials_cli, tokens_cli, search_cli, check, seed_demo,
-                    review_cli, jobs_cli, backup, restore):
+                    review_cli, jobs_cli, backup, restore, reports_cli):
         app.cli.add_command(command)

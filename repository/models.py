@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -559,7 +560,17 @@ class ReportSubmission(db.Model):
     a new submission; the newest not-reopened row is the one in force."""
 
     __tablename__ = "report_submissions"
-    __table_args__ = (Index("ix_report_submissions_period", "period", "school_id", "unit_id"),)
+    # One submission in force per period and school (or unit): the database refuses a second one
+    # even when two arrive at the same moment.
+    __table_args__ = (
+        Index("ix_report_submissions_period", "period", "school_id", "unit_id"),
+        Index("uq_report_submissions_school_in_force", "period", "school_id", unique=True,
+              sqlite_where=text("reopened_at IS NULL AND school_id IS NOT NULL"),
+              postgresql_where=text("reopened_at IS NULL AND school_id IS NOT NULL")),
+        Index("uq_report_submissions_unit_in_force", "period", "unit_id", unique=True,
+              sqlite_where=text("reopened_at IS NULL AND unit_id IS NOT NULL"),
+              postgresql_where=text("reopened_at IS NULL AND unit_id IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     school_year: Mapped[str] = mapped_column(String(9))
     period: Mapped[str] = mapped_column(String(40))  # "month:2026-11"

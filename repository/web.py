@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from repository import permissions
+from repository import curriculum, permissions
 from repository.credentials import password_change_required
 from repository.errors import AuthenticationFailed, DomainError, status_for
 from repository.extensions import db, login_manager
@@ -82,8 +82,13 @@ def _enforce_idle_timeout() -> Any:
         session.pop("last_seen", None)
         flash(_l("Phiên làm việc đã hết hạn do không hoạt động. Vui lòng đăng nhập lại."), "warning")
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    session["last_seen"] = now
-    session.permanent = True
+    # Rewrite the cookie at most once a minute: a response that re-sends it (a video range
+    # request, a stylesheet) could otherwise overwrite a newer cookie, such as the one carrying
+    # a confirmation message.
+    if now - last_seen >= 60 or "last_seen" not in session:
+        session["last_seen"] = now
+    if not session.permanent:
+        session.permanent = True
     return None
 
 
@@ -186,6 +191,8 @@ def init_web(app: Flask) -> None:
     from repository import api, oai
     from repository.api import auth as api_auth
     from repository.views import account, admin, auth, labels, main, materials, units
+    from repository.views import report_exports
+    from repository.views import reports as report_views
     from repository.views import review as review_views
     from repository.views import search as search_views
 
@@ -195,7 +202,8 @@ def init_web(app: Flask) -> None:
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
     for blueprint in (main.bp, auth.bp, account.bp, admin.bp, units.bp, materials.bp, api.bp, search_views.bp,
-                      api.docs_bp, oai.bp, review_views.bp, review_views.notifications_bp):
+                      api.docs_bp, oai.bp, review_views.bp, review_views.notifications_bp, report_views.bp,
+                      report_exports.bp):
         app.register_blueprint(blueprint)
     app.before_request(_enforce_idle_timeout)
     app.before_request(_enforce_password_change)
@@ -209,4 +217,6 @@ def init_web(app: Flask) -> None:
                 "languages": LANGUAGES, "current_lang": select_locale(), "role_labels": labels.ROLE_LABELS,
                 "status_labels": labels.STATUS_LABELS, "school_event_labels": labels.SCHOOL_EVENT_LABELS,
                 "unit_kind_labels": labels.UNIT_KIND_LABELS,
-                "material_status_labels": labels.MATERIAL_STATUS_LABELS}
+                "material_status_labels": labels.MATERIAL_STATUS_LABELS,
+                "material_event_labels": labels.MATERIAL_EVENT_LABELS,
+                "licence_names": {lic.code: lic.name for lic in curriculum.licences()}}

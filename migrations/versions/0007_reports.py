@@ -41,6 +41,10 @@ def upgrade():
     )
     with op.batch_alter_table('report_submissions', schema=None) as batch_op:
         batch_op.create_index('ix_report_submissions_period', ['period', 'school_id', 'unit_id'], unique=False)
+        for target in ('school_id', 'unit_id'):  # one submission in force per period and school/unit
+            in_force = sa.text(f'reopened_at IS NULL AND {target} IS NOT NULL')
+            batch_op.create_index(f'uq_report_submissions_{target[:-3]}_in_force', ['period', target], unique=True,
+                                  sqlite_where=in_force, postgresql_where=in_force)
 
     op.create_table('report_years',
     sa.Column('school_year', sa.String(length=9), nullable=False),
@@ -99,6 +103,8 @@ def downgrade():
     op.drop_table('school_electives')
     op.drop_table('report_years')
     with op.batch_alter_table('report_submissions', schema=None) as batch_op:
+        batch_op.drop_index('uq_report_submissions_unit_in_force')
+        batch_op.drop_index('uq_report_submissions_school_in_force')
         batch_op.drop_index('ix_report_submissions_period')
 
     op.drop_table('report_submissions')

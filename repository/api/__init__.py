@@ -15,5 +15,5 @@ from repository.api import auth  # noqa: E402
 
 auth.limit(bp)
 
-from repository.api import errors, materials, openapi, reference, review, search  # noqa: E402,F401
+from repository.api import errors, materials, openapi, reference, reports, review, search  # noqa: E402,F401
 from repository.api.openapi import docs_bp  # noqa: E402,F401

@@ -103,6 +103,7 @@ def _schemas() -> dict[str, Any]:
         "Vocabularies": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}},
         "SchoolPage": _page_of("School"), "UnitPage": _page_of("Unit"), "AuditPage": _page_of("AuditEvent"),
         **_review_schemas(),
+        **_report_schemas(),
     }
 
 
@@ -125,6 +126,63 @@ def _review_schemas() -> dict[str, Any]:
                 "claimed_by_id": {"type": "integer", "nullable": True},
                 "claimed_by_other": {"type": "boolean"}}}}}]},
         "QueuePage": _page_of("QueueItem"),
+    }
+
+
+def _report_schemas() -> dict[str, Any]:
+    """The contribution report (issue 6) and the board of its submissions."""
+    count = {"type": "integer", "minimum": 0}
+    share = {"type": "number", "minimum": 0, "maximum": 1}
+    sums = {name: count for name in ("approved_materials", "contributed_in_period", "covered_cells",
+                                      "required_cells", "teachers_active", "teachers_contributing")}
+    ref_obj = {"type": "object", "required": ["code", "name"], "properties": {"code": _STR, "name": _STR}}
+    return {
+        "ReportSchool": {"type": "object", "required": [
+            "school", "approved_materials", "covered_cells", "required_cells", "coverage", "teachers_active",
+            "teachers_contributing", "meets_target"], "properties": {
+            "school": {"type": "object", "required": ["code", "name", "type", "unit"], "properties": {
+                "code": _STR, "name": _STR, "type": _STR,
+                "unit": {"type": "string", "description": "code of the unit the school reports to"}}},
+            **sums, "coverage": share, "meets_target": {"type": "boolean"},
+            "in_target": {"type": "boolean", "description": "false: outside the general-education target"}}},
+        "ReportTotals": {"type": "object", "required": ["unit", "schools", "covered_cells", "required_cells",
+                                                        "coverage"], "properties": {
+            "unit": ref_obj, "schools": count, "schools_in_target": count, "schools_meeting_target": count,
+            "meeting_share": share, **sums, "coverage": share}},
+        "ContributionReport": {"type": "object", "required": ["year", "period", "schools", "units", "total"],
+                               "properties": {
+            "year": {"type": "string", "example": "2026-2027"}, "period": {"type": "string", "example": "month:2026-11"},
+            "period_first": {"type": "string", "format": "date"}, "period_last": {"type": "string", "format": "date"},
+            "rules": {"type": "object"}, "schools": {"type": "array", "items": _ref("ReportSchool")},
+            "units": {"type": "array", "items": _ref("ReportTotals")}, "total": _ref("ReportTotals")}},
+        "BoardRow": {"type": "object", "required": ["kind", "code", "name", "submitted", "late", "overdue"],
+                     "properties": {
+            "kind": {"type": "string", "enum": ["school", "unit"]}, "code": _STR, "name": _STR, "reports_to": _STR,
+            "submitted": {"type": "boolean"}, "submission_id": {"type": "integer", "nullable": True},
+            "submitted_at": {"type": "string", "format": "date-time", "nullable": True},
+            "late": {"type": "boolean"}, "overdue": {"type": "boolean"}}},
+        "BoardPage": {"allOf": [_page_of("BoardRow"), {"type": "object", "required": ["period", "due"], "properties": {
+            "period": _STR, "due": {"type": "string", "format": "date",
+                                    "description": "submissions on or after this day are late"}}}]},
+    }
+
+
+def _report_paths() -> dict[str, Any]:
+    period = _param("period", description="month:YYYY-MM, quarter:YYYY-Qn, year:YYYY, schoolyear:YYYY-YYYY or "
+                                          "range:YYYY-MM-DD..YYYY-MM-DD; default: the current month")
+    unit = _param("unit", description="a commune/ward (or the department's) code: only the schools reporting to it")
+    return {
+        "/reports/contributions": {"get": {
+            "summary": "A period's contribution figures: per school, per reporting unit and in total (the department "
+                       "sees every school, a commune/ward officer the unit's, a school admin the school's)",
+            "parameters": [_param("year", description="the school year, e.g. 2026-2027; default: the one the "
+                                                      "period ends in"), period, unit],
+            "responses": {"200": _json(_ref("ContributionReport"))} | _errors(400, 401, 403, 404, 429)}},
+        "/reports/submissions": {"get": {
+            "summary": "Who has and has not submitted a month's, quarter's or year's report (late, overdue)",
+            "parameters": [_param("period", description="month:YYYY-MM, quarter:YYYY-Qn or year:YYYY; default: "
+                                                        "the current month"), unit, *_PAGING],
+            "responses": {"200": _json(_ref("BoardPage"))} | _errors(400, 401, 403, 404, 422, 429)}},
     }
 
 
@@ -171,6 +229,7 @@ def _paths() -> dict[str, Any]:
                      "responses": {"201": _json(_ref("File"), "Created")}
                      | _errors(400, 401, 403, 404, 413, 422, 429, 503)}},
         **_review_paths(material_id),
+        **_report_paths(),
         "/schools": {"get": {"summary": "Schools the caller may see",
                              "parameters": [_param("q"), _param("unit", description="commune/ward code"), *_PAGING],
                              "responses": {"200": _json(_ref("SchoolPage"))} | _errors(401, 403, 422, 429)}},

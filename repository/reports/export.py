@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from copy import copy
 from datetime import date
 from typing import Any, Iterator, Optional, Union
 
@@ -58,21 +59,21 @@ def _type_name(code: str) -> str:
     return kind.name if kind else code
 
 
-def _verdict(row: dict[str, Any]) -> str:
-    if not row.get("in_target", True):
-        return _("Ngoài chỉ tiêu")
-    return _("Đạt") if row["meets_target"] else _("Chưa đạt")
+def _verdicts() -> dict[Optional[bool], str]:
+    """The target column's words, translated once per file: None outside the target."""
+    return {None: _("Ngoài chỉ tiêu"), True: _("Đạt"), False: _("Chưa đạt")}
 
 
 def _percent(fraction: float) -> float:
     return round(fraction * 100, 2)
 
 
-def _school_values(number: int, row: dict[str, Any]) -> list[Any]:
+def _school_values(number: int, row: dict[str, Any], verdicts: dict[Optional[bool], str]) -> list[Any]:
     school = row["school"]
+    verdict = verdicts[bool(row["meets_target"]) if row.get("in_target", True) else None]
     return [number, school["code"], school["name"], _type_name(school["type"]), row["approved_materials"],
             row.get("contributed_in_period", 0), row["covered_cells"], row["required_cells"], row["coverage"],
-            row["teachers_active"], row["teachers_contributing"], _verdict(row)]
+            row["teachers_active"], row["teachers_contributing"], verdict]
 
 
 def _sum_values(code: str, name: str, totals: dict[str, Any]) -> list[Any]:
@@ -89,13 +90,13 @@ def rows(report: Figures) -> Iterator[tuple[str, Any]]:
     by_unit: dict[str, list[dict[str, Any]]] = {}
     for row in data["schools"]:
         by_unit.setdefault(row["school"]["unit"], []).append(row)
-    number = 0
+    number, verdicts = 0, _verdicts()
     for unit in data["units"]:
         code, name = unit["unit"]["code"], unit["unit"]["name"]
         yield "group", name
         for row in by_unit.get(code, []):
             number += 1
-            yield "school", _school_values(number, row)
+            yield "school", _school_values(number, row, verdicts)
         yield "subtotal", _sum_values(code, _("Cộng: %(unit)s", unit=name), unit)
     yield "total", _sum_values("", _("Tổng cộng"), data["total"])
 
@@ -136,6 +137,7 @@ def to_xlsx(report: Figures, title_unit: str, generated_on: Optional[date] = Non
     book = Workbook()
     sheet = book.active
     sheet.title = _("Báo cáo")
+    _register_styles(book)
     _title_block(sheet, data, title_unit, generated_on or periods.today())
     _header(sheet)
     last = _body(sheet, data)
@@ -152,9 +154,34 @@ def _styles() -> dict[str, Any]:
     thin = Side(style="thin", color="808080")
     return {"bold": Font(bold=True), "title": Font(bold=True, size=14), "center": Alignment(horizontal="center",
             vertical="center", wrap_text=True), "wrap": Alignment(vertical="center", wrap_text=True),
-            "border": Border(left=thin, right=thin, top=thin, bottom=thin),
+            "middle": Alignment(vertical="center"), "border": Border(left=thin, right=thin, top=thin, bottom=thin),
             "group": PatternFill("solid", fgColor="DDEBF7"), "subtotal": PatternFill("solid", fgColor="F2F2F2"),
             "total": PatternFill("solid", fgColor="FFF2CC")}
+
+
+def _register_styles(book: Any) -> None:
+    """One named style per row kind and cell shape. Setting font, border and fill cell by cell
+    makes openpyxl hash the style objects on every assignment: 10 s for 1,600 schools, against
+    0.8 s with named styles copied by _Styler (measured on this machine)."""
+    from openpyxl.styles import Font, NamedStyle
+
+    style = _styles()
+    for kind in ("school", "subtotal", "total"):
+        for shape, number_format in (("text", "General"), ("number", "#,##0"), ("percent", "0.0%")):
+            named = NamedStyle(name=f"report_{kind}_{shape}", number_format=number_format, border=style["border"],
+                               font=Font(bold=kind != "school"),
+                               alignment=style["wrap"] if shape == "text" else style["middle"])
+            if kind != "school":
+                named.fill = style[kind]
+            book.add_named_style(named)
+    book.add_named_style(NamedStyle(name="report_group", font=style["bold"], fill=style["group"],
+                                    alignment=style["middle"]))
+
+
+def _shape(column: int, value: Any) -> str:
+    if column == COVERAGE_COLUMN:
+        return "percent"
+    return "number" if column in NUMBER_COLUMNS and not isinstance(value, str) else "text"
 
 
 def _merged(sheet: Any, row: int, first: int, last: int, value: str, font: Any = None, align: Any = None) -> None:
@@ -196,28 +223,36 @@ def _header(sheet: Any) -> None:
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=1)
 
 
+class _Styler:
+    """Applies the named styles; after a style's first use its style array is copied as is, which
+    is what openpyxl does for a named style, minus its lookup by name on every cell."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, Any] = {}
+
+    def __call__(self, cell: Any, name: str) -> None:
+        array = self._arrays.get(name)
+        if array is None:
+            cell.style = name
+            self._arrays[name] = copy(cell._style)
+        else:
+            cell._style = copy(array)
+
+
 def _body(sheet: Any, data: dict[str, Any]) -> int:
-    """Write the rows under the header; returns the last row written."""
-    style = _styles()
+    """Write the rows under the header; returns the last row written. A unit's heading is one
+    cell whose text runs over the empty cells of its row (merging 130 rows costs a second)."""
+    styler = _Styler()
     row_number = HEADER_ROW
     for kind, values in rows(data):
         row_number += 1
         if kind == "group":
-            _merged(sheet, row_number, 1, len(COLUMNS), _("Đơn vị nhận báo cáo: %(unit)s", unit=values), style["bold"])
-            sheet.cell(row=row_number, column=1).fill = style["group"]
-            continue
+            values = [_("Đơn vị nhận báo cáo: %(unit)s", unit=values)] + [None] * (len(COLUMNS) - 1)
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=row_number, column=column, value=value)
-            cell.border = style["border"]
             if isinstance(value, str):
                 cell.data_type = "s"  # a name starting with "=" stays text
-                cell.alignment = style["wrap"]
-            if column == COVERAGE_COLUMN:
-                cell.number_format = "0.0%"
-            elif column in NUMBER_COLUMNS:
-                cell.number_format = "#,##0"
-            if kind != "school":
-                cell.font, cell.fill = style["bold"], style[kind]
+            styler(cell, "report_group" if kind == "group" else f"report_{kind}_{_shape(column, value)}")
     return row_number
 
 

@@ -42,12 +42,17 @@ def notify(recipients: Iterable[User], kind: str, material: Material, **details:
 
 
 def _link(note: Notification) -> str:
-    if not note.material_id:
+    """The page a notice is about: its material, or the reports page for a report reminder."""
+    if note.kind == "report_reminder":
+        endpoint, values, path = "reports.overview", {}, "/reports/"
+    elif note.material_id:
+        endpoint, values, path = "materials.show", {"material_id": note.material_id}, f"/materials/{note.material_id}"
+    else:
         return ""
     try:
-        return url_for("materials.show", material_id=note.material_id, _external=True)
+        return url_for(endpoint, _external=True, **values)
     except RuntimeError:  # the digest command runs outside a request and without SERVER_NAME
-        return f"/materials/{note.material_id}"
+        return path
 
 
 def _send_safely(to: str, subject: str, body: str) -> bool:

@@ -70,7 +70,8 @@ def _reporting_to(unit_ids: set[int]) -> set[int]:
     return set(db.session.scalars(select(School.id).where(School.reports_to_id.in_(sorted(unit_ids)))))
 
 
-def _default_scope(actor: Any) -> Optional[set[int]]:
+@guarded("report.view_all")
+def default_scope(actor: Any) -> Optional[set[int]]:
     """The department: every school (None); a unit officer: the schools reporting to their units;
     a school's admin or reviewer: their school."""
     if can(actor, "report.view_all"):
@@ -97,7 +98,7 @@ def contributions(actor: Any, year: Optional[str], period: Optional[str], unit: 
         require(actor, "report.view_unit", target)
         scope = _reporting_to({target.id})
     else:
-        scope = _default_scope(actor)
+        scope = default_scope(actor)
     when = resolve(year, period)
     return figures.compute(when.rules, when.calendar, when.period, scope)
 
