@@ -75,8 +75,10 @@ class Found:
 
 
 class SegmentCache:
-    """Per-segment arrays: term docsets and column values. A key holds the segment id and its
-    live-document count, so new deletions in a segment make new keys (old ones age out)."""
+    """Per-segment arrays: term docsets and column values. A docset's key holds the segment id and
+    its live-document count, so new deletions in a segment make new keys (old ones age out).
+    Column values are indexed by document number and deletions do not change them, so theirs is
+    the segment id alone: an index change only costs the arrays of the new segment."""
 
     def __init__(self, max_items: int = 4096, max_ints: int = 24_000_000) -> None:
         self._data: OrderedDict[tuple, Any] = OrderedDict()
@@ -86,12 +88,14 @@ class SegmentCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def segment_key(reader: Any) -> tuple:
+    def segment_key(reader: Any, live: bool = True) -> tuple:
         segment = reader.segment()
-        return (segment.segment_id() if segment is not None else id(reader), reader.doc_count())
+        name = segment.segment_id() if segment is not None else id(reader)
+        return (name, reader.doc_count()) if live else (name, None)
 
-    def get(self, reader: Any, key: tuple, make: Callable[[], Any], size: Callable[[Any], int]) -> Any:
-        full = self.segment_key(reader) + key
+    def get(self, reader: Any, key: tuple, make: Callable[[], Any], size: Callable[[Any], int],
+            live: bool = True) -> Any:
+        full = self.segment_key(reader, live) + key
         with self._lock:
             if full in self._data:
                 self._data.move_to_end(full)
@@ -168,7 +172,7 @@ class _Segment:
         def make() -> np.ndarray:
             values = list(self.reader.column_reader(name)) if self.reader.has_column(name) else []
             return np.array(values, dtype=object if name == "title_key" else np.int64)
-        return self.cache.get(self.reader, ("column", name), make, len)
+        return self.cache.get(self.reader, ("column", name), make, len, live=False)
 
     def codes(self, facet: str) -> tuple[np.ndarray, list[str]]:
         """Single-valued facet: per-document code and the code -> value table."""
@@ -177,7 +181,7 @@ class _Segment:
             table, inverse = np.unique(np.array(values, dtype=object), return_inverse=True) if values \
                 else (np.array([], dtype=object), np.empty(0, dtype=np.int64))
             return inverse.astype(np.int32), [str(t) for t in table]
-        return self.cache.get(self.reader, ("codes", facet), make, lambda v: len(v[0]))
+        return self.cache.get(self.reader, ("codes", facet), make, lambda v: len(v[0]), live=False)
 
     def matrix(self, facet: str) -> tuple[np.ndarray, list[str]]:
         """Multi-valued facet: a documents x values 0/1 matrix and the value table."""
@@ -192,7 +196,7 @@ class _Segment:
                 for value in values:
                     grid[doc, index[value]] = 1
             return grid, table
-        return self.cache.get(self.reader, ("matrix", facet), make, lambda v: v[0].size // 4)
+        return self.cache.get(self.reader, ("matrix", facet), make, lambda v: v[0].size // 4, live=False)
 
     def count(self, facet: str, docs: np.ndarray) -> dict[str, int]:
         if facet in MULTI_FACETS:
