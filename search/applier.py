@@ -38,11 +38,17 @@ class Cursor:
 
     @classmethod
     def load(cls, directory: Path) -> "Cursor":
+        """The saved cursor; a missing or damaged one starts from the beginning of the log, which
+        only repeats work (applying a row twice is harmless)."""
         try:
             data = json.loads((directory / CURSOR_FILE).read_text())
-        except (OSError, ValueError):
+            return cls(int(data["low"]), {int(i) for i in data["seen"]},
+                       {int(k): float(v) for k, v in data["gaps"].items()})
+        except FileNotFoundError:
             return cls()
-        return cls(int(data["low"]), set(data["seen"]), {int(k): v for k, v in data["gaps"].items()})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            log.warning("search cursor in %s unreadable (%s); applying the whole log again", directory, error)
+            return cls()
 
     def save(self, directory: Path) -> None:
         data = {"low": self.low, "seen": sorted(self.seen), "gaps": self.gaps}

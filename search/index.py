@@ -51,7 +51,11 @@ def new_generation(root: Path) -> tuple[Path, Any]:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     path = root / f"{GENERATION_PREFIX}{stamp}-{secrets.token_hex(3)}"
     path.mkdir()
-    return path, whoosh_index.create_in(str(path), build_schema())
+    try:
+        return path, whoosh_index.create_in(str(path), build_schema())
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # a full disk must not keep what it half wrote
+        raise
 
 
 def switch_to(root: Path, path: Path) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -11,7 +13,7 @@ from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
 from search import applier, documents, engine
-from search.index import IndexMissing, SearcherPool, live_dir, new_generation, open_dir, switch_to
+from search.index import CURRENT, IndexMissing, SearcherPool, live_dir, new_generation, open_dir, switch_to
 
 log = logging.getLogger(__name__)
 INLINE_LOCK_TIMEOUT = 5.0
@@ -51,13 +53,19 @@ class SearchIndex:
                 writer.delete_by_term("id", str(material_id))
 
     def apply(self, lock_timeout: float = 30.0) -> int:
-        """Apply the pending change log to the live index (building it first if missing)."""
+        """Apply the pending change log to the live index (building it first if it is missing or
+        cannot be opened: a rebuild reads everything from the database, so nothing is lost)."""
         path = live_dir(self.root)
-        if path is None:
+        try:
+            index = open_dir(path) if path is not None else None
+        except IndexMissing:
+            log.exception("search index damaged; rebuilding")
+            index = None
+        if path is None or index is None:
             self.rebuild()
             return 0
         with self._session() as session:
-            return applier.apply_pending(path, open_dir(path), session, self._write_docs, lock_timeout)
+            return applier.apply_pending(path, index, session, self._write_docs, lock_timeout)
 
     def apply_soon(self) -> None:
         """The embedded default, right after a commit: apply now, retrying while another
@@ -80,11 +88,17 @@ class SearchIndex:
         with self._build_lock, self._session() as session:
             cursor = applier.start_cursor(session)
             path, index = new_generation(self.root)
-            self._write_all(index, session)
-            cursor.save(path)
-            session.rollback()
-            applier.apply_pending(path, index, session, self._write_docs)
-            switch_to(self.root, path)
+            try:
+                self._write_all(index, session)
+                cursor.save(path)
+                session.rollback()
+                applier.apply_pending(path, index, session, self._write_docs)
+                switch_to(self.root, path)
+            except BaseException:
+                # A failed build (a full disk, say) removes its own generation; the live one stays.
+                if live_dir(self.root) != path:
+                    shutil.rmtree(path, ignore_errors=True)
+                raise
             applier.apply_pending(path, index, session, self._write_docs)
             return path
 
@@ -106,15 +120,32 @@ class SearchIndex:
         writer.commit(merge=False)
 
     def ensure(self) -> None:
-        """Build the index when there is none, or when the live one cannot be opened."""
-        path = live_dir(self.root)
-        try:
-            if path is not None:
-                open_dir(path).close()
-                return
-        except IndexMissing:
-            log.exception("search index damaged; rebuilding")
+        """Build the index when there is none, or when the live one cannot be searched."""
+        problem = self.damage()
+        if problem is None and live_dir(self.root) is not None:
+            return
+        if problem:
+            log.error("search index damaged (%s); rebuilding", problem)
         self.rebuild()
+
+    def damage(self, thorough: bool = False) -> Optional[str]:
+        """Why the live index cannot be used, or None. No index at all is not damage (it was
+        never built: the next apply builds it). Opening a searcher loads every segment; with
+        `thorough`, every stored document is read too (what `check` compares anyway)."""
+        link = self.root / CURRENT
+        if not os.path.lexists(link):
+            return None
+        path = live_dir(self.root)
+        if path is None:
+            return f"{link} does not lead to an index generation"
+        try:
+            with open_dir(path).searcher() as searcher:
+                if thorough:
+                    for _fields in searcher.all_stored_fields():
+                        pass
+        except Exception as error:  # whoosh raises EOFError, UnpicklingError, struct.error ...
+            return f"{path.name}: {type(error).__name__}: {error}"
+        return None
 
     # --- querying --------------------------------------------------------------------------
 

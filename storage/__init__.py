@@ -10,6 +10,7 @@ from storage.base import (
     ObjectNotFound,
     Storage,
     StorageError,
+    Unfinished,
 )
 from storage.disposition import content_disposition, inline_allowed, safe_content_type
 from storage.factory import create_storage
@@ -25,6 +26,7 @@ __all__ = [
     "S3Storage",
     "Storage",
     "StorageError",
+    "Unfinished",
     "content_disposition",
     "create_storage",
     "inline_allowed",

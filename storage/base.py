@@ -51,6 +51,16 @@ class ObjectInfo(NamedTuple):
     modified: datetime
 
 
+class Unfinished(NamedTuple):
+    """What a write that never completed left in the store, e.g. when its process was killed:
+    the parts of an S3 multipart upload, or the local backend's hidden temporary file. `list`
+    never shows it; a write still in progress looks the same, so callers act only on old ones."""
+
+    key: str  # the object key the write was for
+    handle: str  # the backend's own reference to it (upload id, temporary file)
+    started: datetime  # aware, UTC
+
+
 class Storage(abc.ABC):
     """A flat key -> bytes store. Implementations must be safe to share between threads."""
 
@@ -69,6 +79,13 @@ class Storage(abc.ABC):
         """A StreamingUpload that sends `path` in parts while it is still being written, or None
         when the backend gains nothing from it (the local folder): then use put_file()."""
         return None
+
+    def unfinished(self) -> Iterator[Unfinished]:
+        """Every write begun but neither completed nor aborted (none for a backend without)."""
+        return iter(())
+
+    def discard_unfinished(self, item: Unfinished) -> None:
+        """Remove what an unfinished write holds; discarding it twice is not an error."""
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:

@@ -5,11 +5,12 @@ Rules:
 - `put` copies the stream in CHUNK_SIZE pieces into a hidden temporary file in the target's own
   folder, fsyncs it, then `os.replace`s it onto the target and fsyncs the folder: readers see the
   old object or the new one, never a partial one, and a failed put removes its temporary file.
-  Temporary names start with '.', which no valid key does, so `list` never shows them.
+  Temporary names start with '.', which no valid key does, so `list` never shows them;
+  `unfinished` does, for the consistency check to remove those a killed process left behind.
 - Files are created owner-only (mkstemp's 0600): only the app's own user reads them.
 - The content type is not stored (the database keeps it). Empty folders are left behind by delete,
   since pruning them would race with a concurrent put into the same folder. A crash mid-put can
-  leave a hidden `.*.part` file; it is invisible to every method and safe to remove later.
+  leave a hidden `.*.part` file; only `unfinished` sees it, and it is safe to remove later.
 - No URLs: `download_url` is None and `local_path` gives the file for send_file (HTTP Range).
 """
 from __future__ import annotations
@@ -22,10 +23,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.base import WRITE_FAILED, ObjectInfo, ObjectNotFound, Storage, StorageError
+from storage.base import WRITE_FAILED, ObjectInfo, ObjectNotFound, Storage, StorageError, Unfinished
 from storage.keys import check_key, check_prefix, is_valid_key
 
 CHUNK_SIZE = 1024 * 1024
+PARTIAL_SUFFIX = ".part"
 
 
 class LocalStorage(Storage):
@@ -44,7 +46,7 @@ class LocalStorage(Storage):
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+            fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PARTIAL_SUFFIX, dir=target.parent)
         except OSError as exc:
             raise StorageError(WRITE_FAILED) from exc
         try:
@@ -97,6 +99,30 @@ class LocalStorage(Storage):
                      expires: int = 900) -> str | None:
         check_key(key)
         return None
+
+    def unfinished(self) -> Iterator[Unfinished]:
+        """The hidden temporary files of puts that never finished (`.<name>.<random>.part`)."""
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)):
+                    continue
+                path = Path(folder) / name
+                try:
+                    modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                except FileNotFoundError:
+                    continue  # the put finished or failed meanwhile
+                relative = path.relative_to(self.root).as_posix()
+                key = relative.rpartition("/")[0] + "/" + name[1:].split(".", 1)[0]
+                yield Unfinished(key.lstrip("/"), relative, modified)
+
+    def discard_unfinished(self, item: Unfinished) -> None:
+        name = Path(item.handle).name
+        if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)) or ".." in Path(item.handle).parts:
+            raise ValueError(f"not an unfinished write of this store: {item.handle!r}")
+        try:
+            (self.root / item.handle).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError() from exc
 
     def local_path(self, key: str) -> Path | None:
         """The object's file; raises ObjectNotFound when there is none."""

@@ -21,6 +21,9 @@ Rules:
   Vietnamese message safe to show and the original exception chained.
 - HEAD responses have no body, so `exists`/`size` cannot tell a missing bucket from a missing key;
   `check()` (run it at start-up) reports a missing bucket.
+- A process killed while it streamed an upload leaves a multipart upload that is never completed
+  nor aborted: its parts take space but no object shows. `unfinished` lists such uploads (with
+  the time S3 says they began) and `discard_unfinished` aborts one.
 """
 from __future__ import annotations
 
@@ -51,6 +54,7 @@ from storage.base import (
     ObjectNotFound,
     Storage,
     StorageError,
+    Unfinished,
 )
 from storage.disposition import content_disposition, inline_allowed, safe_content_type
 from storage.keys import check_key, check_prefix, is_valid_key
@@ -125,10 +129,19 @@ class S3Storage(Storage):
                                checksums=self.upload_checksums)
 
     def open(self, key: str) -> BinaryIO:
+        """The object's stream, its first MiB already read: a store that fails before sending any
+        bytes fails here, as StorageError, and not inside a streamed response whose status was
+        already sent as 200 (which a WSGI server turns into a 500)."""
         check_key(key)
         with _translated(missing_is_not_found=True):
             response = self._client.get_object(Bucket=self.bucket, Key=key)
-        return io.BufferedReader(_Body(response["Body"]), buffer_size=MiB)
+        reader = io.BufferedReader(_Body(response["Body"]), buffer_size=MiB)
+        try:
+            reader.peek(1)
+        except BaseException:
+            reader.close()
+            raise
+        return reader
 
     def delete(self, key: str) -> None:
         check_key(key)
@@ -156,6 +169,26 @@ class S3Storage(Storage):
                 for item in page.get("Contents", []):
                     if is_valid_key(item["Key"]):
                         yield ObjectInfo(item["Key"], int(item["Size"]), item["LastModified"].astimezone(timezone.utc))
+
+    def unfinished(self) -> Iterator[Unfinished]:
+        """Multipart uploads begun and neither completed nor aborted, on keys this package makes."""
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket)
+        with _translated():
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if is_valid_key(upload["Key"]):
+                        started = upload["Initiated"].astimezone(timezone.utc)
+                        yield Unfinished(upload["Key"], upload["UploadId"], started)
+
+    def discard_unfinished(self, item: Unfinished) -> None:
+        check_key(item.key)
+        try:
+            with _translated():
+                self._client.abort_multipart_upload(Bucket=self.bucket, Key=item.key, UploadId=item.handle)
+        except StorageError as error:
+            cause = error.__cause__
+            if not (isinstance(cause, ClientError) and _code(cause) in ("NoSuchUpload", "404")):
+                raise
 
     def download_url(self, key: str, *, filename: str, content_type: str, inline: bool = False,
                      expires: int = 900) -> str | None:

@@ -2,15 +2,19 @@
 
 Findings: an uploaded object a row points to is missing; an object no row points to (orphan); a
 size, or with `checksums` a SHA-256, that differs from the row; a derived object (thumbnail,
-rendition) that is missing. Objects of uploads still in flight are not findings. Repair removes
-orphans older than the longest allowed upload and re-processes files whose derived objects are
-missing; it never deletes an object a row points to.
+rendition) that is missing; a write to the store that was never completed (unfinished: the parts
+of an upload whose process was killed); on this host, a spooled request body that outlived its
+request (spool, in UPLOAD_TMPDIR when it is set). Objects of uploads still in flight are not
+findings, nor is anything younger than the longest allowed upload (UPLOAD_MAX_HOURS) that no
+row could claim yet. Repair removes orphans, unfinished writes and spool files older than that and
+re-processes files whose derived objects are missing; it never deletes an object a row points to.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -20,14 +24,15 @@ from repository.extensions import db, object_store
 from repository.models import FileState, MaterialFile, PendingUpload, utcnow
 from repository.permissions import require
 from repository.services import guarded, processing
-from storage import ObjectNotFound
+from storage import ObjectNotFound, Unfinished
 
 AREAS = ("materials/", "thumbnails/", "previews/")
+SPOOL_PATTERN = "upload-*"  # repository.uploads.HashingSpoolFile's temporary files
 
 
 @dataclass
 class Finding:
-    kind: str  # missing | orphan | size_mismatch | checksum_mismatch | derived_missing
+    kind: str  # missing | orphan | size_mismatch | checksum_mismatch | derived_missing | unfinished | spool
     key: str
     detail: str = ""
 
@@ -38,6 +43,8 @@ class CheckReport:
     repaired: list[Finding] = field(default_factory=list)
     objects: int = 0
     files: int = 0
+    unfinished: list[Unfinished] = field(default_factory=list)
+    spools: list[Path] = field(default_factory=list)
 
 
 def _sha256(store: Any, key: str) -> str:
@@ -80,7 +87,7 @@ def _in_flight(grace: timedelta) -> set[str]:
 def _orphans(objects: dict[str, Any], referenced: set[str], grace: timedelta, report: CheckReport) -> list[str]:
     """Orphan findings; returns the keys old enough to remove safely."""
     in_flight = _in_flight(grace)
-    cutoff = utcnow().replace(tzinfo=timezone.utc) - grace
+    cutoff = _cutoff(grace)
     removable = []
     for key, info in objects.items():
         if key in referenced or key in in_flight:
@@ -91,6 +98,37 @@ def _orphans(objects: dict[str, Any], referenced: set[str], grace: timedelta, re
     return removable
 
 
+def _cutoff(grace: timedelta) -> datetime:
+    return utcnow().replace(tzinfo=timezone.utc) - grace
+
+
+def _unfinished(store: Any, grace: timedelta, report: CheckReport) -> list[Unfinished]:
+    """Writes begun longer ago than any upload may take and never completed: a crash's leftovers."""
+    cutoff = _cutoff(grace)
+    old = [item for item in store.unfinished() if item.started <= cutoff]
+    report.findings.extend(Finding("unfinished", item.key, f"begun {item.started:%Y-%m-%d %H:%M} UTC") for item in old)
+    return old
+
+
+def _stale_spools(grace: timedelta, report: CheckReport) -> list[Path]:
+    """Request bodies spooled in UPLOAD_TMPDIR by a process killed mid-upload (a live request
+    deletes its own). Only a folder set aside for uploads is searched: the system temp folder
+    is shared with other programs and emptied by the system."""
+    folder = current_app.config.get("UPLOAD_TMPDIR")
+    if not folder:
+        return []
+    cutoff = _cutoff(grace).timestamp()
+    stale = []
+    for path in Path(folder).glob(SPOOL_PATTERN):
+        try:
+            if path.is_file() and path.stat().st_mtime <= cutoff:
+                stale.append(path)
+        except FileNotFoundError:
+            continue  # its request ended meanwhile
+    report.findings.extend(Finding("spool", str(path), "left by an interrupted upload") for path in stale)
+    return stale
+
+
 def _repair(store: Any, removable: list[str], report: CheckReport) -> None:
     for key in removable:
         try:
@@ -98,6 +136,12 @@ def _repair(store: Any, removable: list[str], report: CheckReport) -> None:
         except ObjectNotFound:
             pass
         report.repaired.append(Finding("orphan", key, "removed"))
+    for item in report.unfinished:
+        store.discard_unfinished(item)
+        report.repaired.append(Finding("unfinished", item.key, "removed"))
+    for path in report.spools:
+        path.unlink(missing_ok=True)
+        report.repaired.append(Finding("spool", str(path), "removed"))
     derived = {f.key for f in report.findings if f.kind == "derived_missing"}
     rows = db.session.scalars(select(MaterialFile).where(
         (MaterialFile.thumbnail_key.in_(derived)) | (MaterialFile.preview_key.in_(derived))))
@@ -122,6 +166,8 @@ def check_storage(actor: Any, *, repair: bool = False, checksums: bool = False) 
     report.objects = len(objects)
     referenced = _check_rows(store, objects, checksums, report)
     removable = _orphans(objects, referenced, grace, report)
+    report.unfinished = _unfinished(store, grace, report)
+    report.spools = _stale_spools(grace, report)
     if repair:
         _repair(store, removable, report)
     return report
