@@ -73,7 +73,17 @@ def search_worker(interval: float, once: bool) -> None:
     actor = SystemActor()
     last_prune = 0.0
     while True:
-        applied = _run(lambda: search_index.apply_log(actor))
+        try:
+            applied = search_index.apply_log(actor)
+        except search_index.IndexWriteFailed as error:
+            db.session.rollback()
+            if once:
+                _report(error)
+                sys.exit(1)
+            # A full disk is not cured by restarting: say so and try again after the interval.
+            click.echo(f"Lỗi: {error}", err=True)
+            time.sleep(interval)
+            continue
         if applied:
             click.echo(f"Đã áp dụng {applied} thay đổi.")
         if time.monotonic() - last_prune > 3600:
@@ -283,10 +293,25 @@ def check(repair: bool, checksums: bool) -> None:
                       ("index_stale", index_report.stale)):
         if ids and not index_report.repaired:
             click.echo(f"  {kind}: {', '.join(map(str, ids[:50]))}{' …' if len(ids) > 50 else ''}")
-    if remaining or index_problems:
-        click.echo(f"Còn {len(remaining) + index_problems} điểm không nhất quán.", err=True)
+    fact_problems = _check_report_facts(repair)
+    if remaining or index_problems or fact_problems:
+        click.echo(f"Còn {len(remaining) + index_problems + fact_problems} điểm không nhất quán.", err=True)
         sys.exit(1)
     click.echo("Không có điểm không nhất quán.")
+
+
+def _check_report_facts(repair: bool) -> int:
+    """Print the contribution facts that differ from the materials' history; returns how many remain."""
+    from repository.reports.consistency import check_facts
+
+    stale, repaired = check_facts(repair)
+    if repaired:
+        click.echo(f"  đã sửa dữ liệu báo cáo: {repaired} học liệu được tính lại")
+        return 0
+    if stale:
+        click.echo(f"  report_facts_stale: {', '.join(map(str, stale[:50]))}{' …' if len(stale) > 50 else ''}"
+                   " (chạy check --repair để tính lại)")
+    return len(stale)
 
 
 @click.command("seed-demo")

@@ -134,7 +134,7 @@ def wants_json() -> bool:
             or request.headers.get("X-Requested-With") == "XMLHttpRequest")
 
 
-def _error_response(status: int, message: Any) -> Any:
+def error_response(status: int, message: Any) -> Any:
     if wants_json():
         return jsonify({"error": {"code": status, "message": str(message)}}), status
     return render_template("error.html", status=status, message=message), status
@@ -148,32 +148,32 @@ def _register_error_handlers(app: Flask) -> None:
             # A page that needs a signed-in user: sign in first, then come back.
             flash(str(error.message), "info")
             return redirect(url_for("auth.login", next=request.full_path))
-        return _error_response(status_for(error), error.message)
+        return error_response(status_for(error), error.message)
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError) -> Any:
         db.session.rollback()
         app.logger.error("database unavailable: %s", error)
-        return _error_response(503, _l("Cơ sở dữ liệu tạm thời không phản hồi. Vui lòng thử lại sau ít phút."))
+        return error_response(503, _l("Cơ sở dữ liệu tạm thời không phản hồi. Vui lòng thử lại sau ít phút."))
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:
-        return _error_response(400, _l("Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại."))
+        return error_response(400, _l("Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại."))
 
     @app.errorhandler(429)
     def _too_many(error: HTTPException) -> Any:
-        return _error_response(429, _l("Bạn thao tác quá nhanh. Vui lòng đợi một lát rồi thử lại."))
+        return error_response(429, _l("Bạn thao tác quá nhanh. Vui lòng đợi một lát rồi thử lại."))
 
     @app.errorhandler(413)
     def _too_large(error: HTTPException) -> Any:
-        return _error_response(413, _l("Dữ liệu gửi lên quá lớn."))
+        return error_response(413, _l("Dữ liệu gửi lên quá lớn."))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         messages = {404: _l("Không tìm thấy trang."), 405: _l("Phương thức không được hỗ trợ."),
                     400: _l("Yêu cầu không hợp lệ.")}
         message = messages.get(error.code, _l("Không thực hiện được yêu cầu (mã lỗi %(code)d).", code=error.code or 500))
-        return _error_response(error.code or 500, message)
+        return error_response(error.code or 500, message)
 
 
 class _DatabaseId(IntegerConverter):

@@ -194,10 +194,12 @@ def _after_flush(session: Session, flush_context: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
+    # commit() calls this before its own flush: flush first, so that rows added since the last
+    # flush are seen too.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     ids = session.info.pop(PENDING_KEY, None)
     if ids:
-        session.flush()
-        ids |= session.info.pop(PENDING_KEY, set())
         refresh(session, ids)
 
 

@@ -33,7 +33,7 @@ from repository.reports import figures, periods
 from repository.reports import rules as rulesmod
 from repository.reports.figures import Province, Report
 from repository.reports.periods import Period
-from repository.services import audit, guarded, reports, unguarded
+from repository.services import audit, guarded, reports, schools, unguarded
 
 MAX_REASON = 1000
 
@@ -258,20 +258,28 @@ def _row(kind: str, target: Any, reports_to: str, submission: Optional[ReportSub
 # --- the export of a live report -----------------------------------------------------------------
 
 @guarded("report.view_unit")
-def for_export(actor: Any, year: Optional[str], period: Optional[str], unit: Optional[str] = None) -> tuple[Report, str]:
-    """The report the actor may see (as reports.contributions) and the name of the reporting unit
-    for the title block: the unit asked for, the department for the province, else the actor's
-    unit(s) or school."""
+def for_export(actor: Any, year: Optional[str], period: Optional[str], unit: Optional[str] = None,
+               school: Optional[str] = None) -> tuple[Report, str, str]:
+    """The report the actor may see (as reports.contributions, or one school's), the name of the
+    reporting unit for the title block (the school or unit asked for, the department for the
+    province, else the actor's unit(s) or school) and the scope's code for the file name."""
+    if school:
+        target_school = schools.school_by_code(school)
+        if target_school is None:
+            raise NotFound(_l("Không có trường mã “%(code)s”.", code=school[:32]))
+        require(actor, "report.view_school", target_school)
+        return reports.school_report(actor, target_school, year, period), target_school.name, target_school.code
     title = ""
     if unit:
         target = reports.unit_by_code(unit)
         require(actor, "report.view_unit", target)
         title = target.name
     report = reports.contributions(actor, year, period, unit)
+    scope = unit or ""
     if not title and can(actor, "report.view_all"):
         title = current_app.config["DEPARTMENT_NAME"]
     elif not title and isinstance(actor, User) and units_where(actor, Role.UNIT_OFFICER):
-        title = ", ".join(u.name for u in report.units)
+        title, scope = ", ".join(u.name for u in report.units), "-".join(u.code for u in report.units)
     elif not title:
-        title = ", ".join(row.name for row in report.schools)
-    return report, title or current_app.config["DEPARTMENT_NAME"]
+        title, scope = ", ".join(row.name for row in report.schools), "-".join(row.code for row in report.schools)
+    return report, title or current_app.config["DEPARTMENT_NAME"], scope

@@ -103,6 +103,14 @@ def contributions(actor: Any, year: Optional[str], period: Optional[str], unit: 
     return figures.compute(when.rules, when.calendar, when.period, scope)
 
 
+@guarded("report.view_school")
+def school_report(actor: Any, school: School, year: Optional[str], period: Optional[str]) -> Report:
+    """One school's report (its row, the unit it reports to, the total), for its page's files."""
+    require(actor, "report.view_school", school)
+    when = resolve(year, period)
+    return figures.compute(when.rules, when.calendar, when.period, {school.id})
+
+
 @dataclass
 class Matrix:
     """A school's coverage matrix and what goes with it on its page."""

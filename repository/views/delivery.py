@@ -13,6 +13,7 @@ from typing import Any
 from flask import Response, abort, redirect, send_file, stream_with_context
 
 from repository.extensions import object_store
+from repository.web import error_response
 from storage import (
     ObjectNotFound,
     StorageError,
@@ -71,5 +72,5 @@ def send_stored(key: str, filename: str, mime_type: str, *, inline: bool) -> Any
         return _frame_headers(_stream(store, key, filename, mime_type, inline), inline)
     except ObjectNotFound:
         abort(404)
-    except StorageError:
-        abort(503)
+    except StorageError as error:  # the store is down: say so (its message is safe to show)
+        return error_response(503, str(error))

@@ -64,12 +64,12 @@ def export_file(fmt: str) -> Any:
     """The report the user may see, as a file named after its period and unit."""
     if fmt not in TYPES:
         abort(404)
-    unit = _arg("unit")
     try:
-        report, title = report_submissions.for_export(current_user, _arg("year"), _arg("period"), unit)
+        report, title, scope = report_submissions.for_export(current_user, _arg("year"), _arg("period"), _arg("unit"),
+                                                             _arg("school"))
     except ValidationError as error:
         raise _bad_query(error) from None
-    return _file(_render(report, fmt, title), fmt, export.filename(report, unit or "", fmt))
+    return _file(_render(report, fmt, title), fmt, export.filename(report, scope, fmt))
 
 
 def _back(fallback: str) -> Any:

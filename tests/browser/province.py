@@ -32,7 +32,7 @@ ACCOUNTS = {
                                (Role.SCHOOL_REVIEWER.value, Role.TEACHER.value), "THCS01"),
     "dept_reviewer": Account(people.DEPT_REVIEWER, "Trần Thị Bình", (Role.DEPT_REVIEWER.value,)),
     "dept_admin": Account(people.DEPT_ADMIN, "Nguyễn Văn An", (Role.DEPT_ADMIN.value,)),
-    # For the report journeys (school admin, commune officer) still to come: see test_reports.py.
+    # The report journeys (test_reports.py): THCS01's admin, THCS02's admin and the Hoa Lư officer.
     "school_admin": Account(people.SCHOOL_ADMIN, "Phạm Thị Dung", (Role.SCHOOL_ADMIN.value,), "THCS01"),
     "school_admin2": Account(people.SCHOOL_ADMIN2, "Bùi Thị Lan", (Role.SCHOOL_ADMIN.value,), "THCS02"),
     "unit_officer": Account("canbo@hoalu.ninhbinh.edu.vn", "Lê Văn Cường", (Role.UNIT_OFFICER.value,), unit="14329"),

@@ -44,6 +44,7 @@ class Lesson:
     grade_label: str  # what the page shows for it, e.g. "Lớp 8"
     topic: str
     subject_label: str = "Toán"
+    type_label: str = "Video"  # "Loại học liệu" as the page shows it
 
 
 def status_line(page: Any) -> Any:
@@ -104,13 +105,30 @@ def upload_lesson(context: Any, teacher: Account, lesson: Lesson, files: list[Pa
     page.wait_for_function("() => { const v = Number(document.querySelector('#upload-progress .progress')"
                            ".getAttribute('aria-valuenow')); return v >= 10 && v <= 90; }")
     shots(page, "uploading")
+    return _send_for_review(page, lesson, shots), progress
+
+
+def upload_small_lesson(context: Any, teacher: Account, lesson: Lesson, files: list[Path], shots: Shots) -> str:
+    """`upload_lesson` for files small enough to travel at once (no progress bar to watch): sign
+    in, fill the form, choose the files, save, send for review. Returns the material page's path."""
+    page = sign_in(context, teacher, shots)
+    go_to(page, "Tải lên")
+    _fill_metadata(page, lesson)
+    page.get_by_label("Tệp (có thể chọn nhiều tệp)").set_input_files([str(f) for f in files])
+    shots(page, "upload-form-filled")
+    page.get_by_role("button", name="Lưu").click()
+    return _send_for_review(page, lesson, shots)
+
+
+def _send_for_review(page: Any, lesson: Lesson, shots: Shots) -> str:
+    """After "Lưu": wait for the saved draft's page, then send it for review; its path."""
     page.wait_for_url(MATERIAL_PAGE, timeout=120_000)
     expect(page.get_by_role("alert")).to_contain_text(f"Đã lưu học liệu «{lesson.title}» (bản nháp).")
     shots(page, "saved-as-draft")
     page.get_by_role("button", name="Gửi duyệt").click()
     expect(status_line(page)).to_contain_text("Đã gửi duyệt")
     shots(page, "sent-for-review")
-    return urlsplit(page.url).path, progress
+    return urlsplit(page.url).path
 
 
 def _fill_metadata(page: Any, lesson: Lesson) -> None:
@@ -119,7 +137,7 @@ def _fill_metadata(page: Any, lesson: Lesson) -> None:
     page.get_by_label("Môn học / lĩnh vực").select_option(label=lesson.subject_label)
     page.get_by_label("Lớp / nhóm tuổi").select_option(lesson.grade)
     page.get_by_label("Chủ đề / bài học").fill(lesson.topic)
-    page.get_by_label("Loại học liệu").select_option(label="Video")
+    page.get_by_label("Loại học liệu").select_option(label=lesson.type_label)
 
 
 def _throttle_uploads(context: Any, page: Any) -> None:
@@ -175,3 +193,26 @@ def download(page: Any, link: Any, folder: Path) -> tuple[str, str]:
     saved = folder / arrived.value.suggested_filename
     arrived.value.save_as(str(saved))
     return arrived.value.suggested_filename, sha256(saved)
+
+
+# --- the reports ----------------------------------------------------------------------------------
+
+def open_reports(page: Any) -> None:
+    """The "Báo cáo" link: a school's staff land on their school's matrix, an officer on the unit."""
+    go_to(page, "Báo cáo")
+    expect(page.locator("#period-line")).to_be_visible()
+
+
+def matrix_cell(page: Any, grade: str, subject: str) -> tuple[int, str]:
+    """One cell of a school's coverage matrix: its count (materials counted in the school year) and
+    its status word as the page marks it (met, partial, empty; none when not required)."""
+    cell = page.locator(f"#matrix td[data-cell='{grade}:{subject}']")
+    expect(cell).to_have_count(1)
+    return int(cell.locator(".cell-count").inner_text()), str(cell.get_attribute("data-status"))
+
+
+def fraction(page: Any, selector: str) -> tuple[int, int]:
+    """A figure written "covered/required (share%)", e.g. "3/40 (7,5%)", as (3, 40)."""
+    found = re.match(r"\s*(\d+)/(\d+)\b", page.locator(selector).inner_text())
+    assert found, page.locator(selector).inner_text()
+    return int(found.group(1)), int(found.group(2))

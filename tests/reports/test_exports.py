@@ -18,7 +18,7 @@ from repository.extensions import db
 from repository.reports import export
 from repository.services import report_submissions, reports
 from tests.reports.submit_support import DEPARTMENT, NOVEMBER, OFFICER, YEAR, local, make_province
-from tests.repository.review_support import DEPT_ADMIN, DEPT_REVIEWER, SCHOOL_ADMIN, TEACHER, signed_in
+from tests.repository.review_support import DEPT_ADMIN, DEPT_REVIEWER, SCHOOL_ADMIN, SCHOOL_ADMIN2, TEACHER, signed_in
 
 HEADERS = ["STT", "Mã trường", "Tên trường", "Loại hình", "Học liệu được duyệt (năm học)",
            "Học liệu được duyệt trong kỳ", "Số ô đã có học liệu", "Số ô phải có", "Tỉ lệ bao phủ (%)",
@@ -181,6 +181,23 @@ def test_each_role_exports_its_own_scope(app: Any, world: dict[str, Any], provin
     _check_body(school, EXPECTED[:3] + [("total", THCS01_TOTAL)])
     _get(signed_in(app, TEACHER), "/reports/export.xlsx" + query, 403)
     _get(signed_in(app, OFFICER), "/reports/export.csv" + query + "&unit=14464", 403)
+
+
+def test_a_school_page_exports_that_school_for_whoever_may_see_it(app: Any, world: dict[str, Any],
+                                                                  province: dict[str, Any]) -> None:
+    query = f"?year={YEAR}&period={NOVEMBER}&school=THCS01"
+    for email in (DEPT_ADMIN, OFFICER, SCHOOL_ADMIN):  # the department gets the school, not the province
+        response = _get(signed_in(app, email), "/reports/export.xlsx" + query)
+        assert 'filename="bao-cao-hoc-lieu_month-2026-11_THCS01.xlsx"' in response.headers["Content-Disposition"]
+        sheet = _sheet(response.data)
+        assert sheet["A1"].value == "TRƯỜNG THCS HOA LƯ"
+        _check_body(sheet, EXPECTED[:3] + [("total", THCS01_TOTAL)])
+    officer_file = _get(signed_in(app, OFFICER), f"/reports/export.csv?year={YEAR}&period={NOVEMBER}")
+    assert "month-2026-11_14329.csv" in officer_file.headers["Content-Disposition"]
+    _get(signed_in(app, SCHOOL_ADMIN2), "/reports/export.xlsx" + query, 403)
+    _get(signed_in(app, DEPT_ADMIN), f"/reports/export.xlsx?period={NOVEMBER}&school=NOPE", 404)
+    page = _get(signed_in(app, SCHOOL_ADMIN), f"/reports/schools/{world['thcs1'].id}?year={YEAR}&period={NOVEMBER}")
+    assert "school=THCS01" in page.get_data(as_text=True)
 
 
 def test_bad_requests_get_a_message_and_a_4xx(app: Any, world: dict[str, Any], province: dict[str, Any]) -> None:
