@@ -220,3 +220,12 @@ def s3_endpoint() -> Iterator[str]:
         finally:
             server.stop()
             werkzeug_log.setLevel(level)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Any, int]]:
+    """A real SMTP server on 127.0.0.1 for the e-mail tests: (mailbox, port); see tests/smtp.py."""
+    from tests.smtp import smtp_server
+
+    with smtp_server() as pair:
+        yield pair

@@ -22,7 +22,7 @@ from repository.models import Material, MaterialFile
 from repository.services import review
 from tests.deploy.processes import FLASK, Process, host_env, redis_or_skip
 from tests.repository.review_support import TEACHER, make_material, signed_in
-from tests.repository.test_notifications import Mailbox
+from tests.smtp import Mailbox
 
 PROCESS_JOB = "repository.services.processing.process_uploaded"
 

@@ -15,17 +15,11 @@ from lxml import html as lxml_html
 from repository.extensions import db
 from repository.permissions import SystemActor
 from repository.services import reports, schools
-from tests.reports.submit_support import OFFICER, make_province, wire
+from tests.reports.submit_support import OFFICER, make_province
 from tests.repository.review_support import (DEPT_ADMIN, DEPT_REVIEWER, SCHOOL_ADMIN, SCHOOL_ADMIN2, TEACHER,
                                              signed_in)
 
 NOVEMBER = "?year=2026-2027&period=month:2026-11"
-
-
-@pytest.fixture(autouse=True)
-def _exports_wired(app: Any) -> None:
-    """The pages link to the report_exports endpoints (registered by app.py in production)."""
-    wire(app)
 
 
 @pytest.fixture

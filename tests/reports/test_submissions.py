@@ -20,9 +20,9 @@ from repository.reports import periods
 from repository.reports.consistency import check_facts
 from repository.services import report_reminders, report_submissions, reports, settings
 from tests.reports.province import approved, build
-from tests.reports.submit_support import (DEPARTMENT, NOVEMBER, OFFICER, YEAR, local, make_province, smtp_server,
-                                          wire)
+from tests.reports.submit_support import DEPARTMENT, NOVEMBER, OFFICER, YEAR, local, make_province
 from tests.repository.review_support import DEPT_ADMIN, SCHOOL_ADMIN, SCHOOL_ADMIN2, signed_in
+from tests.smtp import smtp_server
 
 
 @pytest.fixture
@@ -257,7 +257,7 @@ def test_a_reminder_is_worded_in_the_reader_language(app: Any, world: dict[str, 
 
 def test_reminders_are_e_mailed(app_with: Any, world: dict[str, Any], province: dict[str, Any]) -> None:
     with smtp_server() as (box, port):
-        mail_app = wire(app_with(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="kho@so.ninhbinh.edu.vn"))
+        mail_app = app_with(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="kho@so.ninhbinh.edu.vn")
         with mail_app.app_context():
             assert report_reminders.send_reminders(date(2026, 11, 17)) == 3  # nobody has submitted
     assert box.recipients() == ["canbo@hoalu.ninhbinh.edu.vn", "hieutruong@thcs1.ninhbinh.edu.vn",
@@ -302,7 +302,6 @@ def test_check_facts_finds_and_repairs_stale_facts(world: dict[str, Any], provin
 # --- the web routes -------------------------------------------------------------------------------
 
 def test_submit_reopen_and_view_through_the_web(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
-    wire(app)
     build(world, tmp_path)
     current = periods.current_month().key  # the web uses the real clock: this month has begun
     admin = signed_in(app, SCHOOL_ADMIN)
@@ -340,7 +339,6 @@ def test_submit_reopen_and_view_through_the_web(app: Any, world: dict[str, Any],
 
 
 def test_an_officer_submits_the_unit_report_through_the_web(app: Any, world: dict[str, Any], tmp_path: Path) -> None:
-    wire(app)
     build(world, tmp_path)
     current = periods.current_month().key
     officer = signed_in(app, OFFICER)

@@ -2,14 +2,10 @@
 on 127.0.0.1 (off without MAIL_SERVER), the reviewers' daily digest command."""
 from __future__ import annotations
 
-import email
-import email.policy
 import socket
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from repository.extensions import db
@@ -17,38 +13,10 @@ from repository.models import Notification
 from repository.services import notifications, review, settings
 from tests.helpers import sign_in
 from tests.repository.review_support import make_material, submitted
+from tests.smtp import Mailbox
 
 TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
 REVIEWER = "totruong@thcs1.ninhbinh.edu.vn"
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def messages(self) -> list[Any]:
-        return [email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes]
-
-    def recipients(self) -> list[str]:
-        return sorted(r for e in self.envelopes for r in e.rcpt_tos)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
 
 
 def _mail_app(app_with: Any, port: int) -> Any:

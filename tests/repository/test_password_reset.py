@@ -1,11 +1,8 @@
 """Forgotten passwords over real SMTP, one-time links, admin resets and account activation."""
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 from datetime import timedelta
@@ -15,13 +12,13 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from repository import credentials, passwords
 from repository.extensions import db
 from repository.models import AccountToken, AuditEvent, User, UserStatus, utcnow
 from tests.helpers import PASSWORD, sign_in
+from tests.smtp import Mailbox, smtp_server
 
 TEACHER = "giaovien@thcs1.ninhbinh.edu.vn"
 NEW_PASSWORD = "Mat-Khau#2026"
@@ -29,37 +26,10 @@ SENT_NOTICE = "Nếu e-mail này có tài khoản, một liên kết đặt lạ
 EXPIRED = "Liên kết không hợp lệ hoặc đã hết hạn. Hãy đề nghị cấp liên kết mới."
 
 
-class Mailbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    handler = Mailbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+    with smtp_server() as pair:
+        yield pair
 
 
 @pytest.fixture
@@ -74,14 +44,8 @@ def tls_mailbox(tmp_path: Path) -> Iterator[tuple[Mailbox, int, Path]]:
                    check=True, capture_output=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    handler = Mailbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context)
-    controller.start()
-    try:
-        yield handler, port, cert
-    finally:
-        controller.stop()
+    with smtp_server(context) as (box, port):
+        yield box, port, cert
 
 
 @pytest.fixture
@@ -145,7 +109,7 @@ def test_forgot_password_mails_a_single_use_link(mail_site, mailbox, world):
 
     assert len(box.envelopes) == 1
     assert box.envelopes[0].rcpt_tos == [TEACHER]
-    message = box.messages[0]
+    message = box.messages()[0]
     assert message["To"] == TEACHER
     assert "Đặt lại mật khẩu" in str(message["Subject"])
     body = message.get_body(preferencelist=("plain",)).get_content()
@@ -204,7 +168,7 @@ def test_a_new_request_voids_the_earlier_link(mail_site, mailbox, world):
     client = mail_site.test_client()
     client.post("/account/forgot", data={"email": TEACHER})
     client.post("/account/forgot", data={"email": TEACHER})
-    first, second = (link_path(m.get_body(preferencelist=("plain",)).get_content(), "reset") for m in box.messages)
+    first, second = (link_path(m.get_body(preferencelist=("plain",)).get_content(), "reset") for m in box.messages())
     assert first != second
     assert client.get(first).status_code == 404
     assert client.get(second).status_code == 200
@@ -223,7 +187,7 @@ def test_starttls_checks_the_mail_server_certificate(app_with, tls_mailbox, worl
     response = client.post("/account/forgot", data={"email": TEACHER})
     assert response.status_code == 302
     assert [e.rcpt_tos for e in box.envelopes] == [[TEACHER]]
-    link_path(box.messages[0].get_body(preferencelist=("plain",)).get_content(), "reset")
+    link_path(box.messages()[0].get_body(preferencelist=("plain",)).get_content(), "reset")
 
 
 def test_without_mail_server_the_page_points_to_an_admin(site, world):
