@@ -32,11 +32,13 @@ def test_settings_defaults_page_history_and_refusals(app: Any, world: dict[str, 
     page = admin.get("/review/settings").get_data(as_text=True)
     assert "Thời hạn duyệt" in page and "Không vi phạm bản quyền" in page
     form = {"review.levels": "1", "review.deadline_days": "10", "review.claim_hours": "24",
-            "review.checklist": "Đúng chương trình\nKhông lỗi chính tả", "review.open_licence": "on"}
+            "review.checklist": "Đúng chương trình\nKhông lỗi chính tả", "review.open_licence": "on",
+            "reports.reminder_days": "5"}  # the reports' setting shares the page (issue 6)
     assert admin.post("/review/settings", data=form).status_code == 303
     assert settings.current() == {"review.levels": 1, "review.open_licence": True, "review.deadline_days": 10,
                                   "review.claim_hours": 24, "review.reviewer_digest": False,
-                                  "review.checklist": ["Đúng chương trình", "Không lỗi chính tả"]}
+                                  "review.checklist": ["Đúng chương trình", "Không lỗi chính tả"],
+                                  "reports.reminder_days": 5}
     form["review.deadline_days"] = "12"
     admin.post("/review/settings", data=form)
     history = [row.value for row in settings.history(world["dept_admin"], "review.deadline_days")]
