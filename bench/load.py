@@ -1,21 +1,24 @@
 """Load: the application under gunicorn on loopback, driven by locust with a realistic mix.
 
 Seeds (once, reused on later runs) a deployment of N materials under a cache folder: a PostgreSQL
-database (or SQLite), local storage and a search index (bench/load_seed.py). Then, for each
-setting of the search result cache (SEARCH_RESULT_CACHE=1024, and 0 = off), starts gunicorn
-(bench/load_gunicorn.py: gthread workers, each with its own index reader) with a `search worker`
-and a `materials process --loop` beside it as in a production host, and runs locust headless
+database (or SQLite), local storage and a search index (bench/load_seed.py: bulk inserts, about
+five minutes for 100,000 materials, most of it building the index). Then, for each setting of
+the search caches — on: SEARCH_RESULT_CACHE=1024 with SEARCH_RESULT_MAX_AGE and
+SEARCH_PAGE_MAX_AGE (anonymous results pages reused); off: SEARCH_RESULT_CACHE=0 and no page
+reuse — starts gunicorn (bench/load_gunicorn.py: gthread workers, each with its own index
+reader) with a `search worker` and a `materials process --loop` beside it as in a production
+host (SEARCH_DOWNLOAD_BATCH_SECONDS in both runs), and runs locust headless
 (bench/load_locustfile.py) with a fixed number of users for warm-up + a measured window:
 search 70% (a few hundred queries by Zipf popularity, bench/load_queries.py), material pages 20%,
-downloads 7%, uploads 3%. Reports requests/s, p50/p95/p99 overall and per kind, errors, the result
-cache's hit rate, the workers' memory and where the CPU went. Locust runs in its own virtualenv
+downloads 7%, uploads 3%. Reports requests/s, p50/p95/p99 overall and per kind, errors, the
+caches' hit rates, the workers' memory and where the CPU went. Locust runs in its own virtualenv
 under the cache folder (created on first use; it is not a dependency of the application).
 
 Development run (small, while the machine is shared):
 
     .venv/bin/python bench/load.py --materials 5000 --duration 20
 
-The full run (100,000 materials; the first run seeds for a while):
+The full run (100,000 materials; the first run seeds for about five minutes):
 
     .venv/bin/python bench/load.py --materials 100000 --duration 120
 """
@@ -149,7 +152,12 @@ class Run:
         self.snapshots: list[dict[str, Any]] = []
 
     def env(self) -> dict[str, str]:
+        # "Cache off" turns off both caches of search answers: results and anonymous pages.
+        cached = self.cache_size > 0
         return {**os.environ, **self.deployment.env, **BENCH_LIMITS, "SEARCH_RESULT_CACHE": str(self.cache_size),
+                "SEARCH_RESULT_MAX_AGE": str(self.args.result_max_age if cached else 0),
+                "SEARCH_PAGE_MAX_AGE": str(self.args.page_max_age if cached else 0),
+                "SEARCH_DOWNLOAD_BATCH_SECONDS": str(self.args.download_batch),
                 "PYTHONUNBUFFERED": "1",
                 "LOAD_BIND": f"127.0.0.1:{self.args.port}", "LOAD_WORKERS": str(self.args.workers),
                 "LOAD_THREADS": str(self.args.threads), "LOAD_STATS_DIR": str(self.stats_dir),
@@ -247,7 +255,10 @@ class Run:
         records = self._records()
         start, end = self.window
         measured = [r for r in records if start <= r[0] < end]
+        env = self.env()
         out: dict[str, Any] = {"result_cache": self.cache_size, "duration_s": end - start,
+                               "result_max_age": float(env["SEARCH_RESULT_MAX_AGE"]),
+                               "page_max_age": float(env["SEARCH_PAGE_MAX_AGE"]),
                                "requests": len(measured), "rps": len(measured) / (end - start),
                                "errors": sum(1 for r in measured if r[3]),
                                "errors_whole_run": sum(1 for r in records if r[3]),
@@ -275,10 +286,13 @@ def cache_figures(first: dict[int, Any], last: dict[int, Any]) -> dict[str, Any]
     """Result-cache hits and misses over the window, summed over workers (a worker that started
     inside the window counts from zero)."""
     def delta(name: str) -> int:
-        return sum(s[name] - first.get(pid, {}).get(name, 0) for pid, s in last.items())
+        return sum(s.get(name, 0) - first.get(pid, {}).get(name, 0) for pid, s in last.items())
 
     hits, misses = delta("cache_hits"), delta("cache_misses")
-    return {"hits": hits, "misses": misses, "hit_rate": hits / (hits + misses) if hits + misses else None}
+    page_hits, page_misses = delta("page_hits"), delta("page_misses")
+    return {"hits": hits, "misses": misses, "hit_rate": hits / (hits + misses) if hits + misses else None,
+            "page_hits": page_hits, "page_misses": page_misses,
+            "page_hit_rate": page_hits / (page_hits + page_misses) if page_hits + page_misses else None}
 
 
 def latency(values: list[float]) -> dict[str, float | None]:
@@ -304,7 +318,8 @@ def report(figures: dict[str, Any]) -> None:
         f"{cache['hit_rate']:.1%} ({cache['hits']:,} hits, {cache['misses']:,} misses)" if cache["hit_rate"] is not None
         else "no searches")
     lat = figures["latency_ms"]
-    print(f"\n-- SEARCH_RESULT_CACHE={figures['result_cache']}: {figures['requests']:,} requests in "
+    print(f"\n-- SEARCH_RESULT_CACHE={figures['result_cache']} (SEARCH_RESULT_MAX_AGE={figures['result_max_age']:g}, "
+          f"SEARCH_PAGE_MAX_AGE={figures['page_max_age']:g}): {figures['requests']:,} requests in "
           f"{figures['duration_s']:.0f} s = {figures['rps']:.1f} requests/s; errors {figures['errors']} "
           f"(whole run incl. warm-up and sign-ins: {figures['errors_whole_run']})")
     print(f"   latency p50 {_ms(lat['p50'])} ms, p95 {_ms(lat['p95'])} ms, p99 {_ms(lat['p99'])} ms, "
@@ -313,6 +328,9 @@ def report(figures: dict[str, Any]) -> None:
         print(f"   {kind:<14} {row['requests']:>7,}  p50 {_ms(row['p50']):>6} ms  p95 {_ms(row['p95']):>6} ms  "
               f"p99 {_ms(row['p99']):>6} ms")
     print(f"   result cache hit rate: {rate}")
+    if cache.get("page_hit_rate") is not None:
+        print(f"   anonymous results pages reused: {cache['page_hit_rate']:.1%} ({cache['page_hits']:,} of "
+              f"{cache['page_hits'] + cache['page_misses']:,} anonymous searches)")
     print(f"   gunicorn worker CPU per request: {_ms(figures['worker_cpu_ms_per_request'])} ms; index commits by the "
           f"search worker (whole run): {figures['index_applies_whole_run']}")
     print(f"   worker RSS (MiB): {figures['workers_rss_mib']}, peak {figures['workers_peak_rss_mib']}")
@@ -330,10 +348,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=120,
                         help="requests/s offered by all users together (0: each user as fast as it can)")
     parser.add_argument("--signed-in", type=float, default=0.3, help="share of users who sign in")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn worker processes (one per core: a process runs Python on one core at a "
+                             "time, and each holds its own index reader and caches)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument("--result-cache", choices=("both", "on", "off"), default="both",
                         help="run with SEARCH_RESULT_CACHE=1024, 0, or both")
+    parser.add_argument("--result-max-age", type=float, default=5.0,
+                        help="SEARCH_RESULT_MAX_AGE of the cached run: seconds a result outlives index changes")
+    parser.add_argument("--page-max-age", type=float, default=30.0,
+                        help="SEARCH_PAGE_MAX_AGE of the cached run: seconds an anonymous results page is reused")
+    parser.add_argument("--download-batch", type=float, default=60.0,
+                        help="SEARCH_DOWNLOAD_BATCH_SECONDS (both runs): download counts reach the index together")
     parser.add_argument("--apply-interval", type=float, default=1.0,
                         help="seconds between two applies of the search worker (`search worker --interval`)")
     parser.add_argument("--queries", type=int, default=300, help="distinct queries in the mix")
@@ -342,8 +368,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-processing-worker", dest="processing_worker", action="store_false",
                         help="do not run `materials process --loop` beside the server")
     parser.add_argument("--teachers", type=int, default=100, help="teacher accounts with password and token")
-    parser.add_argument("--seed-jobs", type=int, default=4,
-                        help="parallel `materials import` processes (PostgreSQL; the import waits on round trips)")
     parser.add_argument("--reseed", action="store_true", help="seed again even if the cache holds this size")
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--cache", type=Path, default=default_cache(), help="cache folder")
@@ -359,9 +383,7 @@ def main() -> None:
     deployment = Deployment(folder, database_url(args.database, args.materials, folder))
     if args.reseed or not is_seeded(deployment, args.materials):
         print(f"seeding {args.materials:,} materials into {folder} ({deployment.database_url}) ...", flush=True)
-        jobs = 1 if kind == "sqlite" else args.seed_jobs  # SQLite takes one writer at a time
-        seed(deployment, args.materials, args.teachers, uploads=2000, jobs=jobs,
-             log=lambda line: print(line, flush=True))
+        seed(deployment, args.materials, args.teachers, uploads=2000, log=lambda line: print(line, flush=True))
     from bench.load_queries import describe, queries
 
     chosen, weights = queries(args.queries)

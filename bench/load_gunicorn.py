@@ -3,8 +3,8 @@
 a per-worker stats file the benchmark reads.
 
 Each worker writes LOAD_STATS_DIR/<pid>.json once a second and when it exits: the search result
-cache's hit and miss counters (SearchIndex.cache_hits / cache_misses) and the process's resident
-memory. Read from the app object gunicorn loaded, so the application needs no stats endpoint.
+cache's hit and miss counters (SearchIndex.cache_hits / cache_misses), the anonymous results
+pages' (search.pages.PageCache hits / misses) and the process's resident memory. Read from the app object gunicorn loaded, so the application needs no stats endpoint.
 
     gunicorn -c bench/load_gunicorn.py        (bench/load.py sets the LOAD_* variables)
 """
@@ -17,7 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-wsgi_app = "app:create_app()"
+wsgi_app = "bench.load_gunicorn:application()"
+# Settings the benchmark passes to the app as overrides (read even before the configuration
+# table maps them from the environment).
+PASSED = ("SEARCH_RESULT_MAX_AGE", "SEARCH_PAGE_MAX_AGE", "SEARCH_DOWNLOAD_BATCH_SECONDS")
 bind = os.environ.get("LOAD_BIND", "127.0.0.1:5055").split()
 worker_class = "gthread"
 workers = int(os.environ.get("LOAD_WORKERS", "4"))
@@ -26,6 +29,13 @@ timeout = 120
 accesslog = os.environ.get("LOAD_ACCESS_LOG") or None
 loglevel = "warning"
 STATS_DIR = Path(os.environ.get("LOAD_STATS_DIR", "/tmp/load-stats"))
+
+
+def application() -> Any:
+    """The app, as `app:create_app()`, with the PASSED settings found in the environment."""
+    from app import create_app
+
+    return create_app({name: os.environ[name] for name in PASSED if name in os.environ})
 
 
 def _memory_kib() -> dict[str, int]:
@@ -40,8 +50,10 @@ def _memory_kib() -> dict[str, int]:
 
 def _write(worker: Any) -> None:
     search = worker.wsgi.extensions["search"]
+    pages = worker.wsgi.extensions.get("search_pages")
     stats = {"pid": os.getpid(), "time": time.time(), "cache_hits": search.cache_hits,
-             "cache_misses": search.cache_misses, "cache_on": search.results is not None, **_memory_kib()}
+             "cache_misses": search.cache_misses, "cache_on": search.results is not None,
+             "page_hits": pages.hits if pages else 0, "page_misses": pages.misses if pages else 0, **_memory_kib()}
     target = STATS_DIR / f"{os.getpid()}.json"
     temporary = target.with_suffix(f".{threading.get_ident()}.tmp")  # the exit hook may race the loop
     temporary.write_text(json.dumps(stats))

@@ -2,26 +2,31 @@
 search index for N materials, built once under a cache folder and reused while its marker says
 it holds the same N.
 
-Everything goes through the application's own services, as an operator at the command line
+People go through the application's own services, as an operator at the command line
 (SystemActor): migrations, the province's communes/wards, 1,600 schools and one teacher account
 per school (CSV imports), the teachers the load signs in with passwords and personal access
-tokens, and the materials through the bulk JSON Lines import (bench/corpus.py metadata, small
-real PDFs stored and checked like any upload). Two bench shortcuts, both applied before the index
-is built: each file's search text is the corpus row's ~55-word excerpt, marked processed
-(running thumbnails and text extraction for 100,000 files would take hours and is not what the
-load measures), and each material gets the corpus row's download count (the "most downloaded"
-order and relevance tie-breaks need a realistic spread).
+tokens. The catalogue does not: the bulk import validates and audits line by line (about 20
+lines/s, over an hour for 100,000), so the materials are written with multi-row INSERTs of exactly
+the rows that import would write (bench/corpus.py metadata; each material's own small real PDF
+in the local storage under a unique key, size and SHA-256 right; the `material.imported` audit
+row; the contribution facts derived from it), then the search index is built once. `flask --app
+app check --checksums` finds the result consistent. Two bench shortcuts: each
+file's search text is the corpus row's ~55-word excerpt, marked processed (running thumbnails and
+text extraction for 100,000 files would take hours and is not what the load measures), and each
+material gets the corpus row's download count (the "most downloaded" order and relevance
+tie-breaks need a realistic spread).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bench.corpus import LESSONS, Row, generate
 
@@ -32,7 +37,9 @@ OPEN_LICENCES = ("CC_BY_4", "CC_BY_SA_4", "CC0")
 SCHOOL_TYPES = ("TH",) * 9 + ("THCS",) * 7 + ("THPT", "THPT", "TH_THCS", "THCS_THPT")
 UID_NAMESPACE = uuid.UUID("6f1b1f7e-2f4c-4c55-9a55-6c6f61642d62")
 MARKER = "seeded.json"
-SEED_VERSION = 1
+SEED_VERSION = 2  # 2: bulk inserts, one distinct PDF per material
+APPROVED = ("school_approved", "published")
+BATCH = 2000  # materials per INSERT batch and transaction
 
 
 @dataclass(frozen=True)
@@ -109,22 +116,6 @@ def recreate_database(url: str) -> None:
 
 # --- files -------------------------------------------------------------------------------
 
-def lesson_pdfs(folder: Path, variants: int = 3) -> list[list[str]]:
-    """A few real one-page PDFs per lesson; returns, per lesson, their paths relative to `folder`."""
-    from repository.demo_files import pdf_file
-
-    (folder / "files").mkdir(parents=True, exist_ok=True)
-    paths: list[list[str]] = []
-    for index, (_subject, _grades, lesson, vocab) in enumerate(LESSONS):
-        mine = []
-        for variant in range(variants):
-            name = f"files/bai-{index:02d}-{variant}.pdf"
-            pdf_file(folder / name, lesson, [f"Tài liệu số {variant + 1}", vocab, "Kho học liệu số dùng chung"])
-            mine.append(name)
-        paths.append(mine)
-    return paths
-
-
 def upload_pdfs(folder: Path, count: int) -> list[dict[str, str]]:
     """`count` distinct small PDFs for the load's uploads (distinct, so none is flagged as a copy),
     each with the metadata its upload sends."""
@@ -141,40 +132,101 @@ def upload_pdfs(folder: Path, count: int) -> list[dict[str, str]]:
     return uploads
 
 
-def jsonl_lines(rows: list[Row], pdfs: list[list[str]]) -> Iterator[str]:
-    now = datetime.now().replace(microsecond=0)
-    for n, row in enumerate(rows):
-        line = {"title": row.title, "description": row.description, "subject": row.subject,
-                "grades": list(row.grades), "school": school_code(row.school), "owner": owner_email(row.school),
-                "file": pdfs[row.lesson][n % len(pdfs[row.lesson])], "type": row.material_type,
-                "series": row.series, "licence": row.licence, "status": status_of(n),
-                "created_at": (now - timedelta(days=row.age_days)).isoformat(), "uid": material_uid(n)}
-        yield json.dumps(line, ensure_ascii=False)
+def stored_pdf(storage: Path, key: str, row: Row, n: int) -> tuple[int, str]:
+    """Write material n's own one-page PDF where the local backend keeps `key`; (size, sha256).
+    Each PDF names its material, so no two files share a checksum (none is flagged a copy)."""
+    from repository.demo_files import pdf_file
+
+    target = storage / key
+    target.parent.mkdir(parents=True, exist_ok=True)
+    content = pdf_file(target, LESSONS[row.lesson][2], [f"Học liệu số {n + 1}", LESSONS[row.lesson][3],
+                                                         "Kho học liệu số dùng chung"]).read_bytes()
+    return len(content), hashlib.sha256(content).hexdigest()
 
 
-# --- seeding through the services ---------------------------------------------------------
+# --- the catalogue, in bulk -----------------------------------------------------------------
 
-def bulk_import(deployment: Deployment, source: Path, lines: list[str], jobs: int) -> int:
-    """`flask --app app materials import` as an operator runs it, on `jobs` parts of the file at
-    once: the import is bound by database round trips (about ten per line), not by one core."""
-    import subprocess
-    import sys
+@dataclass
+class Batch:
+    """The rows of a batch of materials, as the bulk import would have written them."""
 
-    root = Path(__file__).resolve().parent.parent
-    processes = []
-    for job in range(jobs):
-        part = source / f"materials-{job}.jsonl"
-        part.write_text("\n".join(lines[job::jobs]) + "\n", encoding="utf-8")
-        processes.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "materials", "import",
-                                           str(part)], cwd=root, env={**os.environ, **deployment.env},
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    imported = 0
-    for process in processes:
-        out, err = process.communicate()
-        if process.returncode:
-            raise RuntimeError(f"materials import failed ({process.returncode}): {err[-2000:]}")
-        imported += int(out.split()[2])  # "Đã nhập N học liệu; ..."
-    return imported
+    materials: list[dict[str, Any]]
+    files: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+    facts: list[dict[str, Any]]
+
+
+def batch_rows(rows: list[Row], first: int, storage: Path, schools: dict[str, int], owners: dict[str, int],
+               now: datetime) -> Batch:
+    """Rows n = first .. first+len(rows)-1 (material and file id n+1): what `materials import` writes
+    for a line (the material, its stored file, the `material.imported` audit row and the
+    contribution facts the session hook derives from it), plus the two bench shortcuts (the
+    corpus's download count and search text, the file marked processed)."""
+    out = Batch([], [], [], [])
+    for n, row in enumerate(rows, start=first):
+        mid, status = n + 1, status_of(n)
+        created = now - timedelta(days=row.age_days, minutes=n % 1440)
+        approved = created if status in APPROVED else None
+        school, owner, uid = schools[school_code(row.school)], owners[owner_email(row.school)], material_uid(n)
+        out.materials.append({
+            "id": mid, "title": row.title, "description": row.description, "subject": row.subject,
+            "grades": list(row.grades), "topic": None, "series": row.series, "material_type": row.material_type,
+            "licence": row.licence, "language": "vi", "school_id": school, "owner_id": owner, "status": status,
+            "approved_at": approved, "view_count": 0, "download_count": row.downloads, "created_at": created,
+            "updated_at": now, "uid": uid})
+        key = f"materials/{created.year:04d}/{created.month:02d}/{uuid.uuid5(UID_NAMESPACE, uid).hex}"
+        size, sha256 = stored_pdf(storage, key, row, n)
+        out.files.append({
+            "id": mid, "material_id": mid, "version": 1, "is_current": True, "replaces_id": None,
+            "original_name": f"hoc-lieu-{mid:06d}.pdf", "extension": "pdf", "object_key": key, "size": size,
+            "sha256": sha256, "mime_type": "application/pdf", "kind": "pdf", "state": "ready",
+            "failure_reason": None, "thumbnail_key": None, "preview_key": None, "extracted_text": row.text,
+            "text_flags": [], "duplicate_of_id": None, "uploaded_by_id": None, "created_at": now,
+            "processed_at": now})
+        out.audit.append({"at": now, "actor_id": None, "action": "material.imported", "target_type": "materials",
+                          "target_id": mid, "details": {"status": status, "owner": owner, "uid": uid, "via": "cli"}})
+        if approved is not None:  # repository.reports.facts: an approved import opens an interval then
+            out.facts += [{"material_id": mid, "school_id": school, "owner_id": owner, "subject": row.subject,
+                           "grade": grade, "school_approved_at": approved,
+                           "published_at": approved if status == "published" else None, "ended_at": None,
+                           "duplicate": False, "main": i == 0}
+                          for i, grade in enumerate(dict.fromkeys(row.grades))]
+    return out
+
+
+def bulk_catalogue(rows: list[Row], storage: Path, log: Any) -> None:
+    """Every material with its file, audit row and facts, by multi-row INSERTs in batches of
+    BATCH (one transaction each); then the id sequences are moved past the explicit ids."""
+    from sqlalchemy import select, text
+
+    from repository.extensions import db
+    from repository.models import AuditEvent, ContributionFact, Material, MaterialFile, School, User
+
+    schools = dict(db.session.execute(select(School.code, School.id)).all())
+    owners = dict(db.session.execute(select(User.email, User.id)).all())
+    first = db.session.scalar(select(db.func.count(Material.id)))
+    if first:
+        raise RuntimeError("the bulk seed expects a catalogue without materials")
+    db.session.commit()
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    started = time.perf_counter()
+    with db.engine.connect() as connection:
+        for start in range(0, len(rows), BATCH):
+            made = batch_rows(rows[start:start + BATCH], start, storage, schools, owners, now)
+            for table, values in ((Material.__table__, made.materials), (MaterialFile.__table__, made.files),
+                                  (AuditEvent.__table__, made.audit), (ContributionFact.__table__, made.facts)):
+                if values:
+                    connection.execute(table.insert(), values)
+            connection.commit()
+            done = start + len(made.materials)
+            if done % (BATCH * 10) == 0 or done == len(rows):
+                log(f"seed: {done:,} materials ({done / (time.perf_counter() - started):,.0f}/s)")
+        if connection.dialect.name == "postgresql":
+            for table in ("materials", "material_files"):
+                connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                        f"(SELECT max(id) FROM {table}))"))
+        connection.execute(text("ANALYZE"))
+        connection.commit()
 
 
 def _schools_csv(unit_codes: list[str]) -> bytes:
@@ -214,28 +266,6 @@ def _people(actor: Any, teachers: int) -> list[dict[str, str]]:
     return people
 
 
-def _bench_shortcuts(rows: list[Row]) -> None:
-    """Search text and download counts from the corpus, keyed by each line's uid (see the module
-    docstring for why); written with plain UPDATEs, before the index is built from the database."""
-    from sqlalchemy import bindparam, update
-
-    from repository.extensions import db
-    from repository.models import Material, MaterialFile
-
-    ids = dict(db.session.execute(db.select(Material.uid, Material.id)).all())
-    materials, files = Material.__table__, MaterialFile.__table__
-    counts = update(materials).where(materials.c.id == bindparam("mid")).values(download_count=bindparam("downloads"))
-    texts = (update(files).where(files.c.material_id == bindparam("mid"))
-             .values(extracted_text=bindparam("text"), state="ready"))
-    batch = 5000
-    for start in range(0, len(rows), batch):
-        chunk = [(ids[material_uid(n)], rows[n]) for n in range(start, min(start + batch, len(rows)))]
-        connection = db.session.connection()
-        connection.execute(counts, [{"mid": mid, "downloads": row.downloads} for mid, row in chunk])
-        connection.execute(texts, [{"mid": mid, "text": row.text} for mid, row in chunk])
-        db.session.commit()
-
-
 def _downloadable() -> list[list[int]]:
     """[material id, file id, downloads] of every published material under an open licence: what
     anonymous visitors may open and download."""
@@ -249,8 +279,7 @@ def _downloadable() -> list[list[int]]:
     return [list(row) for row in db.session.execute(query)]
 
 
-def seed(deployment: Deployment, materials: int, teachers: int, uploads: int, jobs: int = 2,
-         log: Any = print) -> None:
+def seed(deployment: Deployment, materials: int, teachers: int, uploads: int, log: Any = print) -> None:
     """Build the deployment from nothing and write its plan (what the load draws from)."""
     import shutil
 
@@ -274,15 +303,9 @@ def seed(deployment: Deployment, materials: int, teachers: int, uploads: int, jo
         started = time.perf_counter()
         people = _people(actor, teachers)
         log(f"seed: schools, {SCHOOLS} authors and {teachers} teachers in {time.perf_counter() - started:.0f} s")
-        source = deployment.folder / "import"
-        pdfs = lesson_pdfs(source)
-        (source / "materials.jsonl").write_text("\n".join(jsonl_lines(rows, pdfs)) + "\n", encoding="utf-8")
         started = time.perf_counter()
-        imported = bulk_import(deployment, source, list(jsonl_lines(rows, pdfs)), jobs)
-        seconds = time.perf_counter() - started
-        log(f"seed: bulk import of {imported:,} materials in {seconds:.0f} s ({imported / seconds:,.0f} lines/s, "
-            f"{jobs} `materials import` processes)")
-        _bench_shortcuts(rows)
+        bulk_catalogue(rows, deployment.folder / "storage", log)
+        log(f"seed: {materials:,} materials with their files in {time.perf_counter() - started:.0f} s")
         started = time.perf_counter()
         search_index.rebuild(actor)
         log(f"seed: search index built in {time.perf_counter() - started:.0f} s")

@@ -69,6 +69,10 @@ _SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "API_RATE_LIMIT": (str, "600 per minute"),
     "API_IP_RATE_LIMIT": (str, "300 per minute"),
     "OAI_PAGE_SIZE": (_int, 100),
+    # Reuse under load (issue 8); 0 = off, so a change is searchable at once (see README).
+    "SEARCH_RESULT_MAX_AGE": (float, 0.0),
+    "SEARCH_PAGE_MAX_AGE": (float, 0.0),
+    "SEARCH_DOWNLOAD_BATCH_SECONDS": (float, 0.0),
     # Background jobs through RQ on REDIS_URL (issue 8); inline without REDIS_URL.
     "JOBS_QUEUE": (str, "kho-hoc-lieu"),
     "JOBS_TIMEOUT": (_int, 1800),

@@ -98,6 +98,7 @@ class SearcherPool:
             # Not `refresh()`: it reuses the old segment readers, whose deletion sets are stale,
             # so a document replaced by a commit would still be found in its old form.
             if cached is not None:
+                self._local.entry = None  # never keep a closed searcher, even if opening fails
                 cached[1].close()
             try:
                 searcher = open_dir(path).searcher()

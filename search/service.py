@@ -11,14 +11,25 @@ from typing import Any, Optional
 
 from cachetools import LRUCache
 from sqlalchemy.orm import Session
+from whoosh.reading import ReaderClosed
 
 from search import applier, documents, engine
-from search.index import CURRENT, IndexMissing, SearcherPool, live_dir, new_generation, open_dir, switch_to
+from search.index import CURRENT, IndexMissing, live_dir, new_generation, open_dir, switch_to
+from search.pool import ReusingSearcherPool
 
 log = logging.getLogger(__name__)
 INLINE_LOCK_TIMEOUT = 5.0
 INLINE_ATTEMPTS = 3
 BUILD_BATCH = 50_000
+_clock = time.monotonic  # tests replace it: freshness must not depend on how fast a test runs
+
+
+def max_age(config: Any, name: str) -> float:
+    """Seconds a cached search answer may be served after the index changed (setting `name`).
+    0, the default, keeps answers exact: a change is searchable as soon as it is applied. A few
+    seconds suit SEARCH_APPLY=worker, where the index trails the database by the worker's
+    interval anyway and commits often (every upload, downloads)."""
+    return max(0.0, float(config.get(name) or 0))
 
 
 class SearchIndex:
@@ -28,10 +39,11 @@ class SearchIndex:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.root = Path(app.config["SEARCH_INDEX_DIR"])
-        self.pool = SearcherPool(self.root)
+        self.pool = ReusingSearcherPool(self.root)
         self.segments = engine.SegmentCache()
         size = int(app.config["SEARCH_RESULT_CACHE"])
         self.results: Optional[LRUCache] = LRUCache(maxsize=size) if size > 0 else None
+        self.max_age = max_age(app.config, "SEARCH_RESULT_MAX_AGE")
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
@@ -152,24 +164,35 @@ class SearchIndex:
     def _searcher(self) -> Any:
         try:
             return self.pool.searcher()
+        except (IndexMissing, ReaderClosed):
+            # A commit by another process removes the previous table of contents, possibly while
+            # this thread was opening it, and the pool then still holds the searcher it closed
+            # first. A fresh pool opens the new generation; only if that fails is the index missing.
+            self.pool = ReusingSearcherPool(self.root)
+        try:
+            return self.pool.searcher()
         except IndexMissing:
             self.ensure()
             return self.pool.searcher()
 
     def find(self, criteria: engine.Criteria, visibility: engine.Visibility) -> engine.Found:
+        """One search, from the result cache when it holds an answer computed on the live
+        generation, or one at most `max_age` seconds old: an index commit every second (downloads,
+        uploads) would otherwise empty the cache as fast as it fills."""
         searcher = self._searcher()
-        key = (str(live_dir(self.root)), searcher.reader().generation(), criteria, visibility)
+        generation = (str(live_dir(self.root)), searcher.reader().generation())
+        key = (criteria, visibility)
         if self.results is not None:
             with self._cache_lock:
-                hit = self.results.get(key)
-                if hit is not None:
+                entry = self.results.get(key)
+                if entry is not None and (entry[0] == generation or _clock() - entry[1] <= self.max_age):
                     self.cache_hits += 1
-                    return hit
+                    return entry[2]
                 self.cache_misses += 1
         found = engine.run(searcher, criteria, visibility, self.segments)
         if self.results is not None:
             with self._cache_lock:
-                self.results[key] = found
+                self.results[key] = (generation, _clock(), found)
         return found
 
     def expected_stamps(self) -> dict[int, str]:
