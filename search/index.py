@@ -6,7 +6,7 @@ Layout under SEARCH_INDEX_DIR::
     gen-20261130T050000-ab12/             (a Whoosh index plus cursor.json, see applier.py)
 
 Readers keep one searcher per thread and check `up_to_date()` per search, which is cheap; a
-changed index gets a fresh searcher (see SearcherPool for why not `refresh()`). A reader notices a swapped symlink and opens the new
+changed index gets a new searcher (search/pool.py reopens only the changed segments). A reader notices a swapped symlink and opens the new
 generation; the old directory is removed after the next swap, so open readers never lose it.
 """
 from __future__ import annotations
@@ -15,13 +15,11 @@ import logging
 import os
 import secrets
 import shutil
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from whoosh import index as whoosh_index
-from whoosh.searching import Searcher
 
 from search.schema import build_schema
 
@@ -79,38 +77,3 @@ def open_dir(path: Path) -> Any:
         raise IndexMissing(f"search index in {path} cannot be opened: {error}") from error
 
 
-class SearcherPool:
-    """Per-thread searchers over the live generation of one index root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._local = threading.local()
-
-    def searcher(self) -> Searcher:
-        """A current searcher for this thread; raises IndexMissing when there is no index."""
-        path = live_dir(self.root)
-        if path is None:
-            raise IndexMissing(f"no search index under {self.root}")
-        cached = getattr(self._local, "entry", None)
-        if cached is not None and cached[0] == path and cached[1].up_to_date():
-            searcher = cached[1]
-        else:
-            # Not `refresh()`: it reuses the old segment readers, whose deletion sets are stale,
-            # so a document replaced by a commit would still be found in its old form.
-            if cached is not None:
-                self._local.entry = None  # never keep a closed searcher, even if opening fails
-                cached[1].close()
-            try:
-                searcher = open_dir(path).searcher()
-            except IndexMissing:
-                raise
-            except Exception as error:
-                raise IndexMissing(str(error)) from error
-        self._local.entry = (path, searcher)
-        return searcher
-
-    def close(self) -> None:
-        cached = getattr(self._local, "entry", None)
-        if cached is not None:
-            cached[1].close()
-            self._local.entry = None

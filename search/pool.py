@@ -13,6 +13,7 @@ replaced by a commit would still be found in its old form, and it re-adds merged
 """
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -20,7 +21,7 @@ from typing import Any, Optional
 from whoosh.reading import MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
-from search.index import IndexMissing, SearcherPool, live_dir, open_dir
+from search.index import IndexMissing, live_dir, open_dir
 
 OPEN_ATTEMPTS = 5
 
@@ -55,10 +56,22 @@ def reopen(index: Any, previous: Optional[Searcher]) -> Searcher:
     return Searcher(combined, fromindex=index)
 
 
-class ReusingSearcherPool(SearcherPool):
-    """SearcherPool whose searchers reopen only changed segments (see the module rules)."""
+class SearcherPool:
+    """Per-thread searchers over the live generation of one index root; a searcher whose index
+    changed reopens only the changed segments (see the module rules)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._local = threading.local()
+
+    def close(self) -> None:
+        cached = getattr(self._local, "entry", None)
+        if cached is not None:
+            self._local.entry = None
+            cached[1].close()
 
     def searcher(self) -> Searcher:
+        """A current searcher for this thread; raises IndexMissing when there is no index."""
         path = live_dir(self.root)
         if path is None:
             raise IndexMissing(f"no search index under {self.root}")

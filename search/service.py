@@ -15,7 +15,7 @@ from whoosh.reading import ReaderClosed
 
 from search import applier, documents, engine
 from search.index import CURRENT, IndexMissing, live_dir, new_generation, open_dir, switch_to
-from search.pool import ReusingSearcherPool
+from search.pool import SearcherPool
 
 log = logging.getLogger(__name__)
 INLINE_LOCK_TIMEOUT = 5.0
@@ -39,7 +39,7 @@ class SearchIndex:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.root = Path(app.config["SEARCH_INDEX_DIR"])
-        self.pool = ReusingSearcherPool(self.root)
+        self.pool = SearcherPool(self.root)
         self.segments = engine.SegmentCache()
         size = int(app.config["SEARCH_RESULT_CACHE"])
         self.results: Optional[LRUCache] = LRUCache(maxsize=size) if size > 0 else None
@@ -168,7 +168,7 @@ class SearchIndex:
             # A commit by another process removes the previous table of contents, possibly while
             # this thread was opening it, and the pool then still holds the searcher it closed
             # first. A fresh pool opens the new generation; only if that fails is the index missing.
-            self.pool = ReusingSearcherPool(self.root)
+            self.pool = SearcherPool(self.root)
         try:
             return self.pool.searcher()
         except IndexMissing:
