@@ -2,16 +2,22 @@
 
 Measured on 100,000 materials (bench/search_bench.py, TECH-NOTES §1.6), the cost of a search is
 Python work per matching document, so each step does as little of it as possible:
-- The matching set is computed per segment as sorted docnum arrays (numpy): one array per term,
-  read once from the term's postings (Whoosh's public `postings().all_ids()`, deleted documents
-  excluded) and kept in an LRU cache keyed by segment and its live-document count, so a changed
-  segment never serves a stale array. Required words, visibility clauses and filters are set
-  operations on these arrays; the total and every facet count are exact.
+- The matching set is computed per segment as sorted docnum arrays (numpy). A term's postings
+  (docnums and weights, deleted documents included) are read once per segment and kept in an LRU
+  cache keyed by the segment alone: a segment's postings never change. Its live documents are
+  those postings less the segment's deleted ones, cached under the segment and its
+  live-document count, so a new deletion (every re-indexed material leaves one behind in the
+  segment that held it) costs one numpy filter, not another read of the postings. Required
+  words, visibility clauses and filters are set operations on these arrays; the total and every
+  facet count are exact.
 - Facet counts and the newest / most-downloaded / title sorts are numpy operations over column
   arrays read once per segment from Whoosh's column readers.
 - Relevance ranks groups (by how many signals a document matches: words typed with diacritics,
-  adjacent words contiguous in the title) and, within a group, by Whoosh's own BM25F score of
-  the query words, computed only for that group's documents (see _ranked).
+  adjacent words contiguous in the title) and, within a group, by Whoosh's BM25F score of the
+  query words, computed only for that group's documents (see _ranked) with numpy from the cached
+  postings' weights and Whoosh's own statistics (idf, average field length, each document's
+  field length): the same numbers Whoosh's scorer gives, without decoding posting blocks again
+  for every search.
 """
 from __future__ import annotations
 
@@ -21,9 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
-from whoosh import query as Q
-from whoosh.collectors import TopCollector
-from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.matching.wrappers import FilterMatcher
 
 from search.analysis import BIGRAM_JOINER, QueryWord
 
@@ -36,6 +40,8 @@ SORTS: dict[str, Optional[tuple[str, bool]]] = {
     "title": ("title_key", False),
 }
 EMPTY = np.empty(0, dtype=np.int32)
+NO_WEIGHTS = np.empty(0, dtype=np.float32)
+SCORED = "text"  # the one field whose weights rank documents
 # The most documents of one relevance group that are scored one by one (see _ranked).
 CANDIDATES = 100
 
@@ -56,6 +62,18 @@ class Visibility:
     all_school_approved: bool = False
     owner: Optional[int] = None
 
+    @property
+    def public(self) -> "Visibility":
+        """The publication clause alone: what everyone signed in (or everyone anonymous) sees."""
+        return Visibility(published=self.published, open_only=self.open_only)
+
+    @property
+    def personal(self) -> "Visibility":
+        """The clauses beyond publication: a person's school, review queue and own materials."""
+        return Visibility(published=False, approved_schools=self.approved_schools,
+                          submitted_schools=self.submitted_schools,
+                          all_school_approved=self.all_school_approved, owner=self.owner)
+
 
 @dataclass(frozen=True)
 class Criteria:
@@ -74,13 +92,23 @@ class Found:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-class SegmentCache:
-    """Per-segment arrays: term docsets and column values. A docset's key holds the segment id and
-    its live-document count, so new deletions in a segment make new keys (old ones age out).
-    Column values are indexed by document number and deletions do not change them, so theirs is
-    the segment id alone: an index change only costs the arrays of the new segment."""
+def _intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The docnums in both sorted arrays, sorted. A lookup table over the docnum range is linear;
+    numpy's intersect1d sorts the two arrays joined, which cost most of a search's set work."""
+    if not len(a) or not len(b):
+        return EMPTY
+    return a[np.isin(a, b, kind="table")]
 
-    def __init__(self, max_items: int = 4096, max_ints: int = 24_000_000) -> None:
+
+class SegmentCache:
+    """Per-segment arrays: postings, live docsets and column values. A live docset's key holds the
+    segment id and its live-document count, so new deletions in a segment make new keys (old ones
+    age out). Postings and column values are indexed by document number and deletions do not
+    change them, so theirs is the segment id alone: an index change only costs the arrays of the
+    new segment. Bounded by entries (a search needs one per query word and segment, and an index
+    that commits every second has a dozen small segments) and by the integers held (~4 bytes each)."""
+
+    def __init__(self, max_items: int = 50_000, max_ints: int = 24_000_000) -> None:
         self._data: OrderedDict[tuple, Any] = OrderedDict()
         self._sizes: dict[tuple, int] = {}
         self._total = 0
@@ -119,12 +147,44 @@ class _Segment:
         self.searcher, self.offset, self.cache = searcher, offset, cache
         self.reader = searcher.reader()
 
-    def term(self, fieldname: str, text: str) -> np.ndarray:
-        def make() -> np.ndarray:
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every posting of a term in this segment, deleted documents included: sorted docnums and,
+        for the scored field, their weights (term frequencies)."""
+        def make() -> tuple[np.ndarray, np.ndarray]:
             if (fieldname, text) not in self.reader:
-                return EMPTY
-            return np.fromiter(self.reader.postings(fieldname, text).all_ids(), dtype=np.int32)
-        return self.cache.get(self.reader, ("term", fieldname, text), make, len)
+                return EMPTY, NO_WEIGHTS
+            matcher = self.reader.postings(fieldname, text)
+            if isinstance(matcher, FilterMatcher):  # the reader's filter of its deleted documents
+                matcher = matcher.child
+            if fieldname != SCORED:
+                return np.fromiter(matcher.all_ids(), dtype=np.int32), NO_WEIGHTS
+            ids, weights = [], []
+            while matcher.is_active():
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
+                matcher.next()
+            return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
+        return self.cache.get(self.reader, ("postings", fieldname, text), make,
+                              lambda v: len(v[0]) + len(v[1]), live=False)
+
+    def live(self) -> Optional[np.ndarray]:
+        """Which docnums are live (a boolean per docnum), or None when none is deleted."""
+        if self.reader.doc_count() == self.reader.doc_count_all():
+            return None
+
+        def make() -> np.ndarray:
+            mask = np.zeros(self.reader.doc_count_all(), dtype=bool)
+            mask[self.every()] = True
+            return mask
+        return self.cache.get(self.reader, ("live",), make, lambda v: len(v) // 4)
+
+    def term(self, fieldname: str, text: str) -> np.ndarray:
+        """The live documents holding a term."""
+        ids = self.postings(fieldname, text)[0]
+        live = self.live()
+        if live is None:
+            return ids
+        return self.cache.get(self.reader, ("term", fieldname, text), lambda: ids[live[ids]], len)
 
     def any_of(self, fieldname: str, values: Any) -> np.ndarray:
         values = tuple(sorted(str(v) for v in values))
@@ -144,12 +204,11 @@ class _Segment:
         clauses: list[np.ndarray] = []
         if v.published:
             published = self.term("status", "published")
-            clauses.append(np.intersect1d(published, self.term("open", "1"), assume_unique=True)
+            clauses.append(_intersect(published, self.term("open", "1"))
                            if v.open_only else published)
         for status, schools in (("school_approved", v.approved_schools), ("submitted", v.submitted_schools)):
             if schools:
-                clauses.append(np.intersect1d(self.term("status", status), self.any_of("school", schools),
-                                              assume_unique=True))
+                clauses.append(_intersect(self.term("status", status), self.any_of("school", schools)))
         if v.all_school_approved:
             clauses.append(self.term("status", "school_approved"))
         if v.owner is not None:
@@ -165,7 +224,7 @@ class _Segment:
         for other in sets[1:]:
             if not len(result):
                 break
-            result = np.intersect1d(result, other, assume_unique=True)
+            result = _intersect(result, other)
         return result
 
     def column(self, name: str) -> np.ndarray:
@@ -219,39 +278,34 @@ class _Segment:
         return [(values[i], self.offset + int(docs[i])) for i in chosen]
 
 
-class _Candidates(Q.Query):
-    """Exactly the given documents of each segment, scoring nothing: ANDed first into the text
-    query, it makes Whoosh's intersection step only through these documents."""
-
-    def __init__(self, by_reader: dict[int, list[int]]) -> None:
-        self.by_reader = by_reader
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
-
-    def estimate_size(self, ixreader: Any) -> int:
-        return len(self.by_reader.get(id(ixreader), ()))
-
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        ids = self.by_reader.get(id(searcher.reader()))
-        return ListMatcher(ids, all_weights=1.0) if ids else NullMatcher()
-
-
 def _score(searcher: Any, words: tuple[QueryWord, ...], parts: list[tuple[_Segment, np.ndarray]],
            depth: int) -> list[int]:
-    """Whoosh's scores for the given documents only; the best `depth` global docnums."""
-    by_reader = {id(segment.reader): docs.tolist() for segment, docs in parts if len(docs)}
-    if not by_reader:
+    """The best `depth` of the given documents (global docnums) by Whoosh's BM25F score of the
+    query words, ties to the lower docnum as Whoosh's own collector breaks them. Only the query
+    words are scored: a group's documents already match the same number of signals. Every
+    document given holds every word (the matching set is their intersection)."""
+    weighting = searcher.weighting
+    b, k1 = weighting.B, weighting.K1
+    average = searcher.avg_field_length(SCORED) or 1
+    idf = [searcher.idf(SCORED, w.folded) for w in words]
+    scores, docnums = [], []
+    for segment, docs in parts:
+        if not len(docs):
+            continue
+        lengths = np.array([segment.reader.doc_field_length(int(d), SCORED, 1) for d in docs], dtype=np.float64)
+        norm = k1 * ((1 - b) + b * lengths / average)
+        total = np.zeros(len(docs), dtype=np.float64)
+        for word, word_idf in zip(words, idf):
+            ids, weights = segment.postings(SCORED, word.folded)
+            tf = weights[np.searchsorted(ids, docs)].astype(np.float64)
+            total += word_idf * ((tf * (k1 + 1)) / (tf + norm))
+        scores.append(total)
+        docnums.append(docs.astype(np.int64) + segment.offset)
+    if not scores:
         return []
-    collector = TopCollector(limit=depth, usequality=False, replace=0)
-    # Only the query words are scored: a group's documents already match the same number of
-    # signals, and each extra term would cost a posting-list skip per document.
-    required = [Q.Term("text", w.folded) for w in words]
-    searcher.search_with_collector(Q.And([_Candidates(by_reader)] + required), collector)
-    return [docnum for _, docnum in collector.results().top_n]
+    score, docnum = np.concatenate(scores), np.concatenate(docnums)
+    order = np.lexsort((docnum, -score))[:depth]
+    return [int(d) for d in docnum[order]]
 
 
 def signals(words: tuple[QueryWord, ...]) -> list[str]:
@@ -275,7 +329,7 @@ def _ranked(searcher: Any, criteria: Criteria, segments: list[tuple[_Segment, np
     documents: its members match the query equally well in the title, and scoring thousands of
     them one by one in Python would cost a second for a difference nobody could see."""
     terms = signals(criteria.words)
-    hits = [sum((np.isin(docs, segment.term("text", term), assume_unique=True).astype(np.int8)
+    hits = [sum((np.isin(docs, segment.term("text", term), kind="table").astype(np.int8)
                  for term in terms), np.zeros(len(docs), dtype=np.int8))
             for segment, docs in segments]
     levels = sorted({int(v) for h in hits for v in np.unique(h)}, reverse=True)
@@ -298,6 +352,21 @@ def _sorted(segments: list[tuple[_Segment, np.ndarray]], sort: tuple[str, bool],
         merged += segment.top_by_column(name, reverse, docs, depth)
     merged.sort(key=lambda item: (item[0], -item[1] if reverse else item[1]), reverse=reverse)
     return [docnum for _, docnum in merged[:depth]]
+
+
+def narrowed(searcher: Any, criteria: Criteria, visibility: Visibility, cache: SegmentCache) -> Visibility:
+    """`visibility.public` when the personal clauses add no match to the public ones, else
+    `visibility`: the same answer, but one that everyone with the same public part shares (a
+    teacher's own drafts and their school's unpublished materials rarely match a given query)."""
+    public = visibility.public
+    if visibility == public:
+        return visibility
+    for leaf, offset in searcher.leaf_searchers():
+        segment = _Segment(leaf, offset, cache)
+        extra = segment.matching(criteria, visibility.personal)
+        if len(extra) and len(np.setdiff1d(extra, segment.visible(public), assume_unique=True)):
+            return visibility
+    return public
 
 
 def run(searcher: Any, criteria: Criteria, visibility: Visibility, cache: SegmentCache) -> Found:

@@ -71,3 +71,45 @@ def test_matching_set_and_facets_equal_whoosh_own_evaluation(corpus_index, text,
     assert found.total == len(expected)
     assert found.facets["subject"] == dict(subjects)
     assert len(found.ids) == min(10, len(expected))
+
+
+@pytest.fixture(scope="module")
+def segmented_index():
+    """Three segments, one with deleted documents: what a live index looks like after commits."""
+    rows = list(generate(1500, schools=20, seed=11))
+    index = RamStorage().create_index(build_schema())
+    for part in range(3):
+        writer = index.writer()
+        for n, r in enumerate(rows[part * 500:(part + 1) * 500], start=part * 500 + 1):
+            material = SimpleNamespace(id=n, title=r.title, description=r.description, topic=None, status="published",
+                                       owner_id=1, subject=r.subject, material_type=r.material_type, series=r.series,
+                                       school_id=r.school, grades=list(r.grades), created_at=utcnow(),
+                                       updated_at=utcnow(), download_count=r.downloads)
+            writer.add_document(**document(material, levels_of(list(r.grades)), True, r.text))
+        writer.commit(merge=False)
+    writer = index.writer()
+    for n in range(1, 1500, 7):
+        writer.delete_by_term("id", str(n))
+    writer.commit(merge=False)
+    return index
+
+
+@pytest.mark.parametrize("text", ["phuong trinh bac hai", "tế bào", "hoc sinh", "bai", "dinh luat"])
+def test_scores_rank_documents_exactly_as_whoosh_bm25f_does(segmented_index, text):
+    """The engine's numpy BM25F over its cached postings orders documents as Whoosh's own scorer
+    does (deleted documents never scored, ties to the lower docnum)."""
+    from whoosh import query as Q
+
+    from search.engine import _score, _Segment
+
+    words = tuple(query_words(text))
+    criteria = Criteria(words=words, filters=(), facets=())
+    cache = SegmentCache()
+    with segmented_index.searcher() as searcher:
+        assert len(searcher.leaf_searchers()) == 3 and searcher.doc_count() < searcher.doc_count_all()
+        expected = [hit.docnum for hit in searcher.search(Q.And([Q.Term("text", w.folded) for w in words]), limit=40)]
+        parts = [(segment, segment.matching(criteria, Visibility()))
+                 for segment in (_Segment(leaf, offset, cache) for leaf, offset in searcher.leaf_searchers())]
+        found = _score(searcher, words, parts, 40)
+    assert len(expected) >= 5
+    assert found == expected
