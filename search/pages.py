@@ -1,8 +1,8 @@
-"""Rendered search results shared by every anonymous visitor, each reused for a bounded time.
+"""Rendered search results shared by everyone of one audience, each reused for a bounded time.
 
 Rule: an entry is served for at most `max_age` seconds after it was rendered, whatever changed
-meanwhile (a publication, a renamed school): anonymous visitors may see a results block up to
-that old, never older. Entries are per process and per language; the least recently used go
+meanwhile (a publication, a renamed school): people may see a results block up to that old,
+never older. Entries are per process, per audience and per language; the least recently used go
 first when `size` is reached.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cachetools import LRUCache
 class PageCache:
     """Key -> (rendered at, value), thread-safe; `now` is a monotonic clock reading."""
 
-    def __init__(self, max_age: float, size: int = 512) -> None:
+    def __init__(self, max_age: float, size: int = 1024) -> None:
         self.max_age = max_age
         self.wrapper: Any = None  # the compiled template that places a cached block in the page
         self._entries: LRUCache = LRUCache(maxsize=size)

@@ -175,12 +175,20 @@ class SearchIndex:
             self.ensure()
             return self.pool.searcher()
 
+    def narrowed(self, criteria: engine.Criteria, visibility: engine.Visibility) -> engine.Visibility:
+        """The visibility that gives the same answer to `criteria` and is shared by the most
+        people (engine.narrowed): the key under which answers and pages can be reused."""
+        return engine.narrowed(self._searcher(), criteria, visibility, self.segments)
+
     def find(self, criteria: engine.Criteria, visibility: engine.Visibility) -> engine.Found:
         """One search, from the result cache when it holds an answer computed on the live
         generation, or one at most `max_age` seconds old: an index commit every second (downloads,
-        uploads) would otherwise empty the cache as fast as it fills."""
+        uploads) would otherwise empty the cache as fast as it fills. Answers are cached under the
+        narrowed visibility, so people whose own materials do not match share them."""
         searcher = self._searcher()
         generation = (str(live_dir(self.root)), searcher.reader().generation())
+        if self.results is not None:
+            visibility = engine.narrowed(searcher, criteria, visibility, self.segments)
         key = (criteria, visibility)
         if self.results is not None:
             with self._cache_lock:

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Optional
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from repository import curriculum
@@ -22,7 +22,7 @@ from repository.permissions import search_visibility
 from repository.services import unguarded
 from search import documents, service_index
 from search.analysis import QueryWord, query_words
-from search.engine import FACETS, SORTS, Criteria
+from search.engine import FACETS, SORTS, Criteria, Visibility
 from search.highlight import highlight
 from search.schema import TEXT_CHARS
 
@@ -155,10 +155,22 @@ def _hydrate(ids: list[int], words: list[QueryWord]) -> list[Hit]:
     return hits
 
 
+def _schools() -> dict[str, tuple[str, str]]:
+    """str(id) -> (code, name) of every school, read again only when the schools table changed
+    (its row count or latest update): a search's school facet can name all 1,600 schools, and
+    reading them for every search cost more than the search."""
+    version = tuple(db.session.execute(select(func.count(School.id), func.max(School.updated_at))).one())
+    cached = current_app.extensions.get("search_school_labels")
+    if cached is None or cached[0] != version:
+        rows = db.session.execute(select(School.id, School.code, School.name)).all()
+        cached = (version, {str(i): (code, name) for i, code, name in rows})
+        current_app.extensions["search_school_labels"] = cached
+    return cached[1]
+
+
 def _labels(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, str]]:
-    school_ids = [int(k) for k in facets.get("school", {})]
-    schools = db.session.execute(select(School.id, School.code, School.name).where(School.id.in_(school_ids))).all() \
-        if school_ids else []
+    known = _schools() if facets.get("school") else {}
+    schools = [(k, *known[k]) for k in facets.get("school", {}) if k in known]
     return {
         "subject": {s.code: s.name for s in curriculum.subjects()} | curriculum.preschool_domains(),
         "grade": {g.code: g.name for g in curriculum.grades()},
@@ -173,6 +185,18 @@ def _labels(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, str]]:
 def _by_school_code(facets: dict[str, dict[str, int]], labels: dict[str, dict[str, str]]) -> None:
     codes = labels.pop("school_code")
     facets["school"] = {codes[k]: n for k, n in facets.get("school", {}).items() if k in codes}
+
+
+@unguarded("names who else may see the same page; performs no action and shows nothing")
+def audience(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS) -> Optional[Visibility]:
+    """The visibility shared by everyone who gets exactly `actor`'s page for `query`: the public
+    part of theirs when their own clauses (their school's unpublished materials, their review
+    queue, their drafts) add no match; None when the page is theirs alone or they may not search."""
+    visibility = search_visibility(actor, current_app.config["ANONYMOUS_ACCESS"])
+    if visibility is None:
+        return None
+    narrowed = service_index().narrowed(_criteria(query, query_words(query.q), facets), visibility)
+    return narrowed if narrowed == visibility.public else None
 
 
 @unguarded("visibility is applied inside the query by permissions.search_visibility; "

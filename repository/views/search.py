@@ -2,16 +2,18 @@
 
 Anonymous visitors are sent to sign in (by the DomainError handler) when anonymous access is off.
 
-Anonymous visitors all see the same results block for the same arguments and language, so that
-block is rendered once and reused for at most SEARCH_PAGE_MAX_AGE seconds (search/pages.py; 0,
-the default, renders every page); the page around it (navigation, CSRF tokens, messages) is
-rendered for each request. Signed-in people see their own school's materials too and are never
-served from it.
+Everyone with the same audience sees the same results block for the same arguments and language,
+so that block is rendered once and reused for at most SEARCH_PAGE_MAX_AGE seconds
+(search/pages.py; 0, the default, renders every page); the page around it (navigation, CSRF
+tokens, messages) is rendered for each request. The audiences: anonymous visitors; and everyone
+signed in whose own clauses (their school's unpublished materials, their review queue, their
+drafts) add no match to the query (services.search.audience). A person whose own materials do
+match gets a page of their own, rendered for them.
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any, Hashable, Optional
 
 from flask import Blueprint, current_app, flash, render_template, request
 from flask_babel import get_locale
@@ -66,8 +68,18 @@ def _render_capturing(page: Any) -> tuple[str, Markup]:
     return html, Markup(captured[0])
 
 
-def _anonymous_results(pages: PageCache) -> Any:
-    key = (str(get_locale()), tuple(sorted(request.args.items(multi=True))))
+def _audience() -> Optional[Hashable]:
+    """Who shares the current request's results block (None: nobody, render it for them)."""
+    if not current_user.is_authenticated:
+        return "anonymous"  # one visibility for all: no need to parse the arguments first
+    try:
+        return search.audience(current_user, search.parse(request.args))
+    except ValidationError:
+        return None  # rendered on its own, with the message
+
+
+def _shared_results(pages: PageCache, audience: Hashable) -> Any:
+    key = (audience, str(get_locale()), tuple(sorted(request.args.items(multi=True))))
     content = pages.get(key, _clock())
     if content is not None:
         if pages.wrapper is None:
@@ -84,8 +96,9 @@ def _anonymous_results(pages: PageCache) -> Any:
 @bp.route("/search")
 def results() -> Any:
     pages = _shared_pages()
-    if pages is not None and not current_user.is_authenticated:
-        return _anonymous_results(pages)
+    audience = _audience() if pages is not None else None
+    if audience is not None:
+        return _shared_results(pages, audience)
     page, status = _page()
     return render_template("search/results.html", page=page), status
 

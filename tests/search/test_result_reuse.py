@@ -72,11 +72,53 @@ def test_anonymous_results_pages_are_shared_for_at_most_max_age(app, world, cloc
     tokens = re.compile(r'name="csrf_token" value="([^"]+)"')
     assert tokens.findall(first.text) and tokens.findall(first.text) != tokens.findall(again.text)
     sign_in(teacher, "giaovien@thcs1.ninhbinh.edu.vn")
-    assert "phẳng" in teacher.get("/search?q=hinh+hoc").text  # signed in: never shared
+    assert "phẳng" in teacher.get("/search?q=hinh+hoc").text  # signed in: not the anonymous block
     assert "phẳng" in other.get("/search?q=hinh+hoc&sort=newest").text  # other arguments
 
     clock[0] += 2
     assert "phẳng" in other.get("/search?q=hinh+hoc").text
+
+
+def _signed_in(app: Any, email: str) -> Any:
+    client = app.test_client()
+    sign_in(client, email)
+    return client
+
+
+def test_signed_in_people_share_a_page_only_while_their_own_materials_do_not_match(app, world, clock):
+    add_material(world["teacher2"], "Hình học không gian")
+    teacher = _signed_in(app, "giaovien@thcs1.ninhbinh.edu.vn")
+    reviewer = _signed_in(app, "duyet@so.ninhbinh.edu.vn")
+    assert "không gian" in teacher.get("/search?q=hinh+hoc").text
+    add_material(world["teacher2"], "Hình học phẳng")
+
+    clock[0] += MAX_AGE - 1
+    shared = reviewer.get("/search?q=hinh+hoc")  # the teacher's block: the same query, nothing of their own
+    assert shared.status_code == 200 and "không gian" in shared.text and "phẳng" not in shared.text
+    assert "Người dept_reviewer" in shared.text  # the page around the block is the reviewer's own
+
+    # A draft of the teacher's own matches: their page is theirs alone, current, and shows it.
+    add_material(world["teacher"], "Hình học tổ hợp", status="draft")
+    own = teacher.get("/search?q=hinh+hoc").text
+    assert "tổ hợp" in own and "phẳng" in own
+    # A school-approved material is seen by the department's reviewers, not by another school's teacher.
+    add_material(world["teacher"], "Hình học vectơ", status="school_approved")
+    assert "vectơ" in reviewer.get("/search?q=hinh+hoc").text
+    other = _signed_in(app, "giaovien@thcs2.ninhbinh.edu.vn")
+    page = other.get("/search?q=hinh+hoc").text
+    assert "vectơ" not in page and "tổ hợp" not in page and "phẳng" not in page  # the shared block
+
+    clock[0] += 2
+    assert "phẳng" in other.get("/search?q=hinh+hoc").text
+
+
+def test_signed_in_and_anonymous_blocks_are_never_mixed(app, world, clock):
+    add_material(world["teacher2"], "Hình học giải tích", licence="ALL_RIGHTS_SCHOOL")  # signed-in only
+    teacher = _signed_in(app, "giaovien@thcs1.ninhbinh.edu.vn")
+    assert "giải tích" in teacher.get("/search?q=hinh+hoc").text
+    anonymous = app.test_client().get("/search?q=hinh+hoc")
+    assert anonymous.status_code == 200 and "giải tích" not in anonymous.text
+    assert "giải tích" in _signed_in(app, "duyet@so.ninhbinh.edu.vn").get("/search?q=hinh+hoc").text
 
 
 def test_a_refused_argument_is_never_shared(app, world, clock):
@@ -84,6 +126,9 @@ def test_a_refused_argument_is_never_shared(app, world, clock):
     refused = visitor.get("/search?grade=99")
     assert refused.status_code == 422 and refused.text.count('alert-danger') == 1
     assert app.test_client().get("/search?grade=99").text.count('alert-danger') == 1
+    teacher = _signed_in(app, "giaovien@thcs1.ninhbinh.edu.vn")
+    assert teacher.get("/search?grade=99").text.count('alert-danger') == 1
+    assert teacher.get("/search?grade=99").status_code == 422
 
 
 def test_searches_go_on_when_a_commit_removed_the_contents_being_opened(app, world, monkeypatch):
