@@ -137,6 +137,19 @@ def test_facet_counts_are_exact(world, corpus):
     assert page.facets["grade"] == {"9": 5, "8": 3, "7": 2}
     assert page.facets["school"] == {"THCS02": 10}
     assert page.labels["subject"]["TOAN"] == "Toán"
+    assert page.labels["school"] == {"THCS02": "Trường THCS Gia Viễn"}
+
+
+def test_a_renamed_or_new_school_is_named_at_once_in_the_facets(world, corpus):
+    from repository.models import School
+
+    assert find(world["teacher"], per_page=1).labels["school"] == {"THCS02": "Trường THCS Gia Viễn"}
+    school = db.session.get(School, world["teacher2"].school_id)
+    school.name = "Trường THCS Gia Viễn (mới)"
+    db.session.commit()
+    assert find(world["teacher"], per_page=1).labels["school"] == {"THCS02": "Trường THCS Gia Viễn (mới)"}
+    add_material(world["teacher"], "Hình học không gian")
+    assert find(world["teacher"], per_page=1).labels["school"]["THCS01"] == "Trường THCS Hoa Lư"
 
 
 def test_sorts(world):
