@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -63,7 +64,8 @@ def _load_user(session_id: str) -> Optional[User]:
     user_id, _sep, token = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # The roles come in the same query: every signed-in request reads them (permissions, menus).
+    user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
     if user is None or user.session_token != token or not user.is_active:
         return None
     return user

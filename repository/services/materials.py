@@ -355,9 +355,9 @@ def _increment(material: Material, column: Any) -> int:
     """An atomic +1 in SQL, so concurrent requests never lose a count; returns the new count."""
     # updated_at is kept: a view or a download does not change the material (OAI datestamps,
     # search stamps and "my materials" order depend on it).
-    db.session.execute(update(Material).where(Material.id == material.id)
-                       .values({column: column + 1, Material.updated_at: Material.updated_at}))
-    return int(db.session.scalar(select(column).where(Material.id == material.id)) or 0)
+    return int(db.session.scalar(update(Material).where(Material.id == material.id)
+                                 .values({column: column + 1, Material.updated_at: Material.updated_at})
+                                 .returning(column)) or 0)
 
 
 @guarded("material.view")

@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from repository import curriculum
 from repository.errors import AuthenticationFailed, ValidationError
@@ -140,7 +140,7 @@ def _criteria(query: SearchInput, words: list[QueryWord], facets: tuple[str, ...
 
 def _hydrate(ids: list[int], words: list[QueryWord]) -> list[Hit]:
     rows = db.session.scalars(select(Material).where(Material.id.in_(ids))
-                              .options(selectinload(Material.school), selectinload(Material.files))).all()
+                              .options(joinedload(Material.school), selectinload(Material.files))).all()
     by_id = {m.id: m for m in rows}
     texts = documents.extracted_texts(db.session, ids) if words else {}
     hits = []

@@ -82,10 +82,9 @@ def new() -> Any:
 @bp.route("/<int:material_id>")
 def show(material_id: int) -> Any:
     material = materials.get_material(current_user, material_id)
-    materials.count_view(current_user, material)
     from repository.services import review  # the workflow part of the page (issue 5)
 
-    return render_template("materials/show.html", material=material, confirm=ConfirmForm(),
+    page = render_template("materials/show.html", material=material, confirm=ConfirmForm(),
                            files=review.visible_files(current_user, material),
                            actions=review.available_actions(current_user, material),
                            history=review.history(current_user, material), checklist=None, next=None,
@@ -93,6 +92,10 @@ def show(material_id: int) -> Any:
                            material_types=curriculum.material_types(),
                            licences={lic.code: lic for lic in curriculum.licences()},
                            grade_names={g.code: g.name for g in curriculum.grades()})
+    # Counted once the page is rendered: the commit would otherwise expire the material the page
+    # reads, and the count shown is the one before this visit.
+    materials.count_view(current_user, material)
+    return page
 
 
 @bp.route("/<int:material_id>/edit", methods=["GET", "POST"])
