@@ -14,8 +14,19 @@ from search.vietnamese import nfc
 SNIPPET_CHARS = 240
 
 
-def _spans(text: str, keys: set[str]) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in WORD.finditer(text) if folded_key(m.group(0)) in keys]
+def _spans(text: str, keys: set[str], until: int | None = None) -> list[tuple[int, int]]:
+    """Where the words with the given keys are; with `until`, only those starting before it."""
+    found = []
+    for m in WORD.finditer(text):
+        if until is not None and m.start() >= until:
+            break
+        if folded_key(m.group(0)) in keys:
+            found.append((m.start(), m.end()))
+    return found
+
+
+def _first_span(text: str, keys: set[str]) -> int | None:
+    return next((m.start() for m in WORD.finditer(text) if folded_key(m.group(0)) in keys), None)
 
 
 def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> Markup:
@@ -35,18 +46,20 @@ def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> Ma
 
 def highlight(text: str, words: list[QueryWord] | tuple[QueryWord, ...], whole: bool = False) -> Markup | None:
     """The query's words marked in `text`: the whole text when `whole`, else a snippet around
-    the first match. None when no word matches (callers then show no highlight for the field)."""
+    the first match. None when no word matches (callers then show no highlight for the field).
+    A snippet reads the text only up to its own end: an extracted text runs to 20,000 characters."""
     text = nfc(text or "")
-    spans = _spans(text, {w.folded for w in words})
-    if not spans:
-        return None
+    keys = {w.folded for w in words}
     if whole:
-        return _render(text, spans, 0, len(text))
-    first = spans[0][0]
+        spans = _spans(text, keys)
+        return _render(text, spans, 0, len(text)) if spans else None
+    first = _first_span(text, keys)
+    if first is None:
+        return None
     start = max(0, first - SNIPPET_CHARS // 3)
     while start > 0 and not text[start - 1].isspace():
         start -= 1
     end = min(len(text), start + SNIPPET_CHARS)
     while end < len(text) and not text[end].isspace():
         end += 1
-    return _render(text, spans, start, end)
+    return _render(text, _spans(text, keys, until=end), start, end)
