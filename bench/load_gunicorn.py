@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,10 +24,12 @@ wsgi_app = "bench.load_gunicorn:application()"
 PASSED = ("SEARCH_RESULT_MAX_AGE", "SEARCH_PAGE_MAX_AGE", "SEARCH_DOWNLOAD_BATCH_SECONDS")
 bind = os.environ.get("LOAD_BIND", "127.0.0.1:5055").split()
 worker_class = "gthread"
-workers = int(os.environ.get("LOAD_WORKERS", "4"))
-threads = int(os.environ.get("LOAD_THREADS", "8"))
+workers = int(os.environ.get("LOAD_WORKERS", "3"))
+threads = int(os.environ.get("LOAD_THREADS", "3"))
 timeout = 120
 accesslog = os.environ.get("LOAD_ACCESS_LOG") or None
+# The request line, status, size and the time the worker spent on the request (microseconds).
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)s'
 loglevel = "warning"
 STATS_DIR = Path(os.environ.get("LOAD_STATS_DIR", "/tmp/load-stats"))
 
@@ -61,6 +64,8 @@ def _write(worker: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
+    if os.environ.get("LOAD_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(os.environ["LOAD_SWITCH_INTERVAL"]))
     STATS_DIR.mkdir(parents=True, exist_ok=True)
 
     def loop() -> None:
