@@ -178,10 +178,12 @@ class Run:
         self._start("search-worker", [python, "-m", "flask", "--app", "app", "search", "worker", "--interval",
                                       str(self.args.apply_interval)])
         if self.args.processing_worker:
-            # Thumbnails and text of the uploads, at idle priority: they may lag, requests may not
-            # (the backlog left at the end of the measured window is reported).
+            # Thumbnails and text of the uploads, at idle priority and only while the host's load
+            # stays under --processing-max-load: they may lag, requests may not (the backlog left at
+            # the end of the measured window is reported).
             self._start("processing-worker", [python, "-m", "flask", "--app", "app", "materials", "process",
-                                              "--loop"], idle=True)
+                                              "--loop", "--max-load", str(self.args.processing_max_load)],
+                        idle=True)
         wait_ready(f"http://127.0.0.1:{self.args.port}/")
 
     def write_plan(self, queries: list[dict[str, Any]], weights: list[float]) -> Path:
@@ -389,6 +391,8 @@ def parse_args() -> argparse.Namespace:
                         help="postgresql (database bench_load_<N> on 127.0.0.1), sqlite, or a full URL")
     parser.add_argument("--no-processing-worker", dest="processing_worker", action="store_false",
                         help="do not run `materials process --loop` beside the server")
+    parser.add_argument("--processing-max-load", type=float, default=float(os.cpu_count() or 2),
+                        help="the processing worker's --max-load (default: the number of cores)")
     parser.add_argument("--teachers", type=int, default=100, help="teacher accounts with password and token")
     parser.add_argument("--reseed", action="store_true", help="seed again even if the cache holds this size")
     parser.add_argument("--port", type=int, default=5055)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import click
 from flask import Flask, current_app
@@ -223,21 +223,50 @@ def materials_export(file: Path) -> None:
     click.echo(f"Đã ghi {file}.")
 
 
+def _host_busy(max_load: Optional[float]) -> Optional[float]:
+    """The host's 1-minute load average when it is above `max_load` (None: not busy, or no limit)."""
+    if max_load is None:
+        return None
+    load = os.getloadavg()[0]
+    return load if load > max_load else None
+
+
+def _process_pass(limit: int, max_load: Optional[float]) -> tuple[int, Optional[float]]:
+    """Up to `limit` waiting files; with `max_load`, one at a time while the host is not busier
+    than that. Returns how many were processed and the load that stopped the pass, if any."""
+    from repository.services import processing
+
+    if max_load is None:
+        return processing.process_pending(limit), None
+    done = 0
+    while done < limit:
+        load = _host_busy(max_load)
+        if load is not None:
+            return done, load
+        if not processing.process_pending(1):
+            break
+        done += 1
+    return done, None
+
+
 @materials_cli.command("process")
 @click.option("--limit", type=int, default=1000, help="Số tệp tối đa mỗi lượt.")
 @click.option("--loop", is_flag=True, help="Chạy liên tục (tiến trình xử lý nền).")
-def materials_process(limit: int, loop: bool) -> None:
-    """Make thumbnails, PDF renditions and search text for files still waiting."""
+@click.option("--max-load", type=float, default=None,
+              help="Nhường máy cho các yêu cầu: chỉ xử lý khi tải trung bình 1 phút không vượt quá giá trị này "
+                   "(ví dụ bằng số lõi CPU); tải được xem lại trước mỗi tệp.")
+def materials_process(limit: int, loop: bool, max_load: Optional[float]) -> None:
+    """Make thumbnails, PDF renditions and search text for files still waiting. With --max-load,
+    the files wait while the host is busier than that: requests come first."""
     import time
 
-    from repository.services import processing
-
     while True:
-        done = processing.process_pending(limit)
-        click.echo(f"Đã xử lý {done} tệp.")
+        done, load = _process_pass(limit, max_load)
+        busy = f" Máy đang bận (tải {load:.1f} > {max_load:g}): tạm dừng." if load is not None else ""
+        click.echo(f"Đã xử lý {done} tệp.{busy}")
         if not loop:
             return
-        if done == 0:
+        if done == 0 or load is not None:
             time.sleep(5)
 
 

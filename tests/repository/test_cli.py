@@ -381,3 +381,30 @@ def test_seed_demo_keeps_what_exists(app: Any) -> None:
 
 def test_unknown_command_exits_non_zero(app: Any) -> None:
     assert cli(app, "users", "xoa-het").exit_code != 0
+
+
+def test_the_processing_worker_waits_while_the_host_is_busy(app: Any, world: dict[str, Any], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`materials process --max-load N`: requests come first; the load is read again before each file."""
+    from repository import cli as cli_module
+    from repository.models import FileState, MaterialFile
+    from tests.repository.review_support import make_material
+
+    make_material(world["teacher"], tmp_path, title="Phương trình bậc hai")
+    make_material(world["teacher"], tmp_path, title="Hệ thức Vi-ét")
+    make_material(world["teacher"], tmp_path, title="Góc nội tiếp")
+    loads = [3.5]
+    monkeypatch.setattr(cli_module.os, "getloadavg", lambda: (loads.pop(0) if len(loads) > 1 else loads[0], 0.0, 0.0))
+    waiting = lambda: committed_count(MaterialFile, MaterialFile.state == FileState.UPLOADED.value)  # noqa: E731
+    assert waiting() == 3
+
+    busy = cli(app, "materials", "process", "--max-load", "2")
+    assert busy.exit_code == 0 and "Đã xử lý 0 tệp. Máy đang bận (tải 3.5 > 2): tạm dừng." in busy.output
+    assert waiting() == 3
+
+    loads[:] = [1.0, 4.0]  # quiet for the first file, busy again before the second
+    partly = cli(app, "materials", "process", "--max-load", "2")
+    assert "Đã xử lý 1 tệp. Máy đang bận (tải 4.0 > 2)" in partly.output and waiting() == 2
+
+    loads[:] = [0.5]
+    assert "Đã xử lý 2 tệp." in cli(app, "materials", "process", "--max-load", "2").output and waiting() == 0
