@@ -201,11 +201,15 @@ def audience(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS) -
 
 @unguarded("visibility is applied inside the query by permissions.search_visibility; "
            "anonymous callers are refused there when ANONYMOUS_ACCESS is off")
-def search(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS) -> SearchPage:
-    """One page of the materials `actor` may see that match `query`, with facet counts."""
+def search(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS, shared: bool = False) -> SearchPage:
+    """One page of the materials `actor` may see that match `query`, with facet counts. With
+    `shared`, only the public part of what they may see: a page that others of their audience
+    will be shown must never hold a material of theirs, even one indexed a moment ago."""
     visibility = search_visibility(actor, current_app.config["ANONYMOUS_ACCESS"])
     if visibility is None:
         raise AuthenticationFailed(_l("Vui lòng đăng nhập để tìm kiếm học liệu."))
+    if shared:
+        visibility = visibility.public
     words = query_words(query.q)
     found = service_index().find(_criteria(query, words, facets), visibility)
     labels = _labels(found.facets)

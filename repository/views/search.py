@@ -32,10 +32,10 @@ _WITH_CONTENT = '{% extends "search/results.html" %}{% block content %}{{ render
 _clock = time.monotonic  # tests replace it: freshness must not depend on how fast a test runs
 
 
-def _page(facets: tuple[str, ...] = search.FACETS) -> tuple[Any, int]:
+def _page(facets: tuple[str, ...] = search.FACETS, shared: bool = False) -> tuple[Any, int]:
     """Parse the arguments and search; a bad argument shows its message above an empty page."""
     try:
-        return search.search(current_user, search.parse(request.args), facets), 200
+        return search.search(current_user, search.parse(request.args), facets, shared=shared), 200
     except ValidationError as error:
         flash(str(error.message), "danger")
         return None, error.status
@@ -85,7 +85,7 @@ def _shared_results(pages: PageCache, audience: Hashable) -> Any:
         if pages.wrapper is None:
             pages.wrapper = current_app.jinja_env.from_string(_WITH_CONTENT)
         return render_template(pages.wrapper, rendered_content=content), 200
-    page, status = _page()
+    page, status = _page(shared=True)
     if status != 200:  # a refused argument: its message is this request's, never shared
         return render_template("search/results.html", page=page), status
     html, content = _render_capturing(page)

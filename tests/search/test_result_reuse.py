@@ -112,6 +112,20 @@ def test_signed_in_people_share_a_page_only_while_their_own_materials_do_not_mat
     assert "phẳng" in other.get("/search?q=hinh+hoc").text
 
 
+def test_a_shared_block_never_holds_a_material_of_the_person_it_was_rendered_for(app, world, clock, monkeypatch):
+    """The race: the teacher's draft is indexed after their audience was decided as shared."""
+    from search.engine import Visibility
+
+    add_material(world["teacher2"], "Hình học không gian")
+    add_material(world["teacher"], "Hình học tổ hợp", status="draft")
+    monkeypatch.setattr(search, "audience", lambda actor, query, facets=None: Visibility())
+    teacher = _signed_in(app, "giaovien@thcs1.ninhbinh.edu.vn")
+    own = teacher.get("/search?q=hinh+hoc").text
+    assert "không gian" in own and "tổ hợp" not in own
+    other = _signed_in(app, "giaovien@thcs2.ninhbinh.edu.vn").get("/search?q=hinh+hoc").text
+    assert "không gian" in other and "tổ hợp" not in other
+
+
 def test_signed_in_and_anonymous_blocks_are_never_mixed(app, world, clock):
     add_material(world["teacher2"], "Hình học giải tích", licence="ALL_RIGHTS_SCHOOL")  # signed-in only
     teacher = _signed_in(app, "giaovien@thcs1.ninhbinh.edu.vn")
