@@ -298,6 +298,10 @@ class Run:
         applies = (self.folder / "search-worker.log").read_text(errors="replace").splitlines()
         out["index_applies_whole_run"] = sum(1 for line in applies if line.startswith("Đã áp dụng"))
         out["unprocessed_files"] = {"window_start": first["unprocessed_files"], "window_end": last["unprocessed_files"]}
+        # A worker that dies is replaced by gunicorn, and the load tool retries a GET whose
+        # connection broke, so a crash need not show as an error: it is counted from the log.
+        log = (self.folder / "gunicorn.log").read_text(errors="replace")
+        out["worker_crashes_whole_run"] = log.count("was sent SIG")
         return out
 
 
@@ -353,7 +357,8 @@ def report(figures: dict[str, Any]) -> None:
               "with none of their own materials matching)")
     print(f"   gunicorn worker CPU per request: {_ms(figures['worker_cpu_ms_per_request'])} ms; index commits by the "
           f"search worker (whole run): {figures['index_applies_whole_run']}")
-    print(f"   worker RSS (MiB): {figures['workers_rss_mib']}, peak {figures['workers_peak_rss_mib']}")
+    print(f"   worker RSS (MiB): {figures['workers_rss_mib']}, peak {figures['workers_peak_rss_mib']}; "
+          f"workers that died (whole run, from gunicorn's log): {figures['worker_crashes_whole_run']}")
     backlog = figures["unprocessed_files"]
     print(f"   uploaded files not processed yet: {backlog['window_start']} at the window's start, "
           f"{backlog['window_end']} at its end")
@@ -384,7 +389,7 @@ def parse_args() -> argparse.Namespace:
                         help="SEARCH_PAGE_MAX_AGE of the cached run: seconds an anonymous results page is reused")
     parser.add_argument("--download-batch", type=float, default=60.0,
                         help="SEARCH_DOWNLOAD_BATCH_SECONDS (both runs): download counts reach the index together")
-    parser.add_argument("--apply-interval", type=float, default=1.0,
+    parser.add_argument("--apply-interval", type=float, default=5.0,
                         help="seconds between two applies of the search worker (`search worker --interval`)")
     parser.add_argument("--queries", type=int, default=300, help="distinct queries in the mix")
     parser.add_argument("--database", default="postgresql",
