@@ -180,14 +180,21 @@ class SearchIndex:
         people (engine.narrowed): the key under which answers and pages can be reused."""
         return engine.narrowed(self._searcher(), criteria, visibility, self.segments)
 
-    def find(self, criteria: engine.Criteria, visibility: engine.Visibility) -> engine.Found:
+    @property
+    def caches_results(self) -> bool:
+        return self.results is not None
+
+    def find(self, criteria: engine.Criteria, visibility: engine.Visibility,
+             narrowed: bool = False) -> engine.Found:
         """One search, from the result cache when it holds an answer computed on the live
         generation, or one at most `max_age` seconds old: an index commit every second (downloads,
         uploads) would otherwise empty the cache as fast as it fills. Answers are cached under the
-        narrowed visibility, so people whose own materials do not match share them."""
+        narrowed visibility, so people whose own materials do not match share them; a caller
+        that has `narrowed` it already saves the second pass (the answer is computed with the
+        very visibility it is cached under either way, so a stale narrowing is never wrong)."""
         searcher = self._searcher()
         generation = (str(live_dir(self.root)), searcher.reader().generation())
-        if self.results is not None:
+        if self.results is not None and not narrowed:
             visibility = engine.narrowed(searcher, criteria, visibility, self.segments)
         key = (criteria, visibility)
         if self.results is not None:

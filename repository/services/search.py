@@ -187,33 +187,61 @@ def _by_school_code(facets: dict[str, dict[str, int]], labels: dict[str, dict[st
     facets["school"] = {codes[k]: n for k, n in facets.get("school", {}).items() if k in codes}
 
 
-@unguarded("names who else may see the same page; performs no action and shows nothing")
-def audience(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS) -> Optional[Visibility]:
-    """The visibility shared by everyone who gets exactly `actor`'s page for `query`: the public
-    part of theirs when their own clauses (their school's unpublished materials, their review
-    queue, their drafts) add no match; None when the page is theirs alone or they may not search."""
-    visibility = search_visibility(actor, current_app.config["ANONYMOUS_ACCESS"])
-    if visibility is None:
-        return None
-    narrowed = service_index().narrowed(_criteria(query, query_words(query.q), facets), visibility)
-    return narrowed if narrowed == visibility.public else None
+@dataclass(frozen=True)
+class PreparedSearch:
+    """A search made ready once, for the page cache's decision and for the search itself: its
+    criteria (with school codes read from the database) and the actor's visibility, narrowed to
+    its public part when their own clauses add no match (`narrowed`; engine.narrowed)."""
+
+    query: SearchInput
+    words: tuple[QueryWord, ...]
+    criteria: Criteria
+    visibility: Visibility
+    public: Visibility
+    narrowed: bool
+
+    @property
+    def shareable(self) -> bool:
+        """Everyone with the same public part gets exactly this page (None of their own matches)."""
+        return self.narrowed and self.visibility == self.public
 
 
 @unguarded("visibility is applied inside the query by permissions.search_visibility; "
-           "anonymous callers are refused there when ANONYMOUS_ACCESS is off")
-def search(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS, shared: bool = False) -> SearchPage:
-    """One page of the materials `actor` may see that match `query`, with facet counts. With
-    `shared`, only the public part of what they may see: a page that others of their audience
-    will be shown must never hold a material of theirs, even one indexed a moment ago."""
+           "anonymous callers are refused here when ANONYMOUS_ACCESS is off")
+def prepare(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS,
+            narrow: Optional[bool] = None) -> PreparedSearch:
+    """`query` made ready for `actor`. The visibility is narrowed when `narrow` says so, or by
+    default when the result cache is on (answers are cached under it): a pass over the index
+    that only a cache profits from."""
     visibility = search_visibility(actor, current_app.config["ANONYMOUS_ACCESS"])
     if visibility is None:
         raise AuthenticationFailed(_l("Vui lòng đăng nhập để tìm kiếm học liệu."))
-    if shared:
-        visibility = visibility.public
-    words = query_words(query.q)
-    found = service_index().find(_criteria(query, words, facets), visibility)
+    index = service_index()
+    words = tuple(query_words(query.q))
+    criteria = _criteria(query, list(words), facets)
+    narrow = index.caches_results if narrow is None else narrow
+    if narrow:
+        visibility = index.narrowed(criteria, visibility)
+    return PreparedSearch(query=query, words=words, criteria=criteria, visibility=visibility,
+                          public=visibility.public, narrowed=narrow)
+
+
+@unguarded("runs a search prepared, with its visibility, by prepare")
+def results(prepared: PreparedSearch, shared: bool = False) -> SearchPage:
+    """One page of the materials the prepared visibility shows, with facet counts. With `shared`,
+    only its public part: a page that others of the actor's audience will be shown must never
+    hold a material of theirs, even one indexed since the search was prepared."""
+    visibility = prepared.public if shared else prepared.visibility
+    found = service_index().find(prepared.criteria, visibility, narrowed=prepared.narrowed or shared)
     labels = _labels(found.facets)
     facet_counts = {k: dict(v) for k, v in found.facets.items()}
     _by_school_code(facet_counts, labels)
-    return SearchPage(query=query, total=found.total, hits=_hydrate(found.ids, words),
+    words = list(prepared.words)
+    return SearchPage(query=prepared.query, total=found.total, hits=_hydrate(found.ids, words),
                       facets=facet_counts, labels=labels)
+
+
+@unguarded("prepare applies the visibility of permissions.search_visibility")
+def search(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS) -> SearchPage:
+    """One page of the materials `actor` may see that match `query`, with facet counts."""
+    return results(prepare(actor, query, facets))

@@ -7,13 +7,13 @@ so that block is rendered once and reused for at most SEARCH_PAGE_MAX_AGE second
 (search/pages.py; 0, the default, renders every page); the page around it (navigation, CSRF
 tokens, messages) is rendered for each request. The audiences: anonymous visitors; and everyone
 signed in whose own clauses (their school's unpublished materials, their review queue, their
-drafts) add no match to the query (services.search.audience). A person whose own materials do
-match gets a page of their own, rendered for them.
+drafts) add no match to the query (services.search.PreparedSearch.shareable). A person whose own
+materials do match gets a page of their own, rendered for them.
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Hashable, Optional
+from typing import Any, Hashable, Optional, Union
 
 from flask import Blueprint, current_app, flash, render_template, request
 from flask_babel import get_locale
@@ -32,13 +32,22 @@ _WITH_CONTENT = '{% extends "search/results.html" %}{% block content %}{{ render
 _clock = time.monotonic  # tests replace it: freshness must not depend on how fast a test runs
 
 
-def _page(facets: tuple[str, ...] = search.FACETS, shared: bool = False) -> tuple[Any, int]:
-    """Parse the arguments and search; a bad argument shows its message above an empty page."""
+def _prepared(facets: tuple[str, ...] = search.FACETS,
+              narrow: Optional[bool] = None) -> Union[search.PreparedSearch, int]:
+    """The request's search made ready; a bad argument is flashed and its status returned."""
     try:
-        return search.search(current_user, search.parse(request.args), facets, shared=shared), 200
+        return search.prepare(current_user, search.parse(request.args), facets, narrow)
     except ValidationError as error:
         flash(str(error.message), "danger")
-        return None, error.status
+        return error.status
+
+
+def _page(facets: tuple[str, ...] = search.FACETS) -> tuple[Any, int]:
+    """Parse the arguments and search; a bad argument shows its message above an empty page."""
+    prepared = _prepared(facets)
+    if isinstance(prepared, int):
+        return None, prepared
+    return search.results(prepared), 200
 
 
 def _shared_pages() -> Optional[PageCache]:
@@ -68,27 +77,20 @@ def _render_capturing(page: Any) -> tuple[str, Markup]:
     return html, Markup(captured[0])
 
 
-def _audience() -> Optional[Hashable]:
-    """Who shares the current request's results block (None: nobody, render it for them)."""
-    if not current_user.is_authenticated:
-        return "anonymous"  # one visibility for all: no need to parse the arguments first
-    try:
-        return search.audience(current_user, search.parse(request.args))
-    except ValidationError:
-        return None  # rendered on its own, with the message
-
-
-def _shared_results(pages: PageCache, audience: Hashable) -> Any:
+def _shared_results(pages: PageCache, audience: Hashable,
+                    prepared: Optional[search.PreparedSearch]) -> Any:
+    """The results block of `audience` from the cache, or rendered (from `prepared`, the
+    request's search, prepared here when the caller had no need to) and kept for others."""
     key = (audience, str(get_locale()), tuple(sorted(request.args.items(multi=True))))
     content = pages.get(key, _clock())
     if content is not None:
         if pages.wrapper is None:
             pages.wrapper = current_app.jinja_env.from_string(_WITH_CONTENT)
         return render_template(pages.wrapper, rendered_content=content), 200
-    page, status = _page(shared=True)
-    if status != 200:  # a refused argument: its message is this request's, never shared
-        return render_template("search/results.html", page=page), status
-    html, content = _render_capturing(page)
+    prepared = prepared or _prepared()
+    if isinstance(prepared, int):  # a refused argument: its message is this request's, never shared
+        return render_template("search/results.html", page=None), prepared
+    html, content = _render_capturing(search.results(prepared, shared=True))
     pages.put(key, content, _clock())
     return html, 200
 
@@ -96,11 +98,16 @@ def _shared_results(pages: PageCache, audience: Hashable) -> Any:
 @bp.route("/search")
 def results() -> Any:
     pages = _shared_pages()
-    audience = _audience() if pages is not None else None
-    if audience is not None:
-        return _shared_results(pages, audience)
-    page, status = _page()
-    return render_template("search/results.html", page=page), status
+    if pages is not None and not current_user.is_authenticated:
+        # One visibility for all anonymous visitors: the cache is looked up before any parsing.
+        return _shared_results(pages, "anonymous", None)
+    # Whether the block can be shared is known only from the narrowed visibility.
+    prepared = _prepared(narrow=True if pages is not None else None)
+    if isinstance(prepared, int):
+        return render_template("search/results.html", page=None), prepared
+    if pages is not None and prepared.shareable:
+        return _shared_results(pages, prepared.visibility, prepared)
+    return render_template("search/results.html", page=search.results(prepared)), 200
 
 
 @bp.route("/browse")

@@ -113,17 +113,24 @@ def test_signed_in_people_share_a_page_only_while_their_own_materials_do_not_mat
 
 
 def test_a_shared_block_never_holds_a_material_of_the_person_it_was_rendered_for(app, world, clock, monkeypatch):
-    """The race: the teacher's draft is indexed after their audience was decided as shared."""
-    from search.engine import Visibility
-
+    """The race: the teacher's draft is indexed after their search was prepared as shareable."""
     add_material(world["teacher2"], "Hình học không gian")
-    add_material(world["teacher"], "Hình học tổ hợp", status="draft")
-    monkeypatch.setattr(search, "audience", lambda actor, query, facets=None: Visibility())
+    run, drafts = search.results, []
+
+    def results_after_a_draft_arrives(prepared: search.PreparedSearch, shared: bool = False) -> Any:
+        if not drafts:
+            assert prepared.shareable  # decided before the draft existed
+            # Committed and applied to the index at once, before the block is searched.
+            drafts.append(add_material(world["teacher"], "Hình học tổ hợp", status="draft"))
+        return run(prepared, shared)
+
+    monkeypatch.setattr(search, "results", results_after_a_draft_arrives)
     teacher = _signed_in(app, "giaovien@thcs1.ninhbinh.edu.vn")
     own = teacher.get("/search?q=hinh+hoc").text
     assert "không gian" in own and "tổ hợp" not in own
     other = _signed_in(app, "giaovien@thcs2.ninhbinh.edu.vn").get("/search?q=hinh+hoc").text
     assert "không gian" in other and "tổ hợp" not in other
+    assert drafts and "tổ hợp" in teacher.get("/search?q=hinh+hoc&sort=newest").text  # their own page now
 
 
 def test_signed_in_and_anonymous_blocks_are_never_mixed(app, world, clock):
