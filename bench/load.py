@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_seed import Deployment, is_seeded, seed  # noqa: E402
+from bench.load_seed import Deployment, is_seeded, remove_uploads, seed  # noqa: E402
 
 LOCUST = "locust==2.47.0"
 KINDS = ("search", "material page", "download", "upload")
@@ -425,7 +425,11 @@ def main() -> None:
           f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s measured; search worker every "
           f"{args.apply_interval:g} s")
     sizes = {"both": [1024, 0], "on": [1024], "off": [0]}[args.result_cache]
-    results = [Run(args, deployment, locust, size).execute(chosen, weights) for size in sizes]
+    remove_uploads(deployment, log=print)  # left by a run that was interrupted
+    results = []
+    for size in sizes:
+        results.append(Run(args, deployment, locust, size).execute(chosen, weights))
+        remove_uploads(deployment, log=print)  # each run starts from the seeded deployment
     for figures in results:
         report(figures)
     (args.cache / "last-results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))

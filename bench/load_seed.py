@@ -37,7 +37,7 @@ OPEN_LICENCES = ("CC_BY_4", "CC_BY_SA_4", "CC0")
 SCHOOL_TYPES = ("TH",) * 9 + ("THCS",) * 7 + ("THPT", "THPT", "TH_THCS", "THCS_THPT")
 UID_NAMESPACE = uuid.UUID("6f1b1f7e-2f4c-4c55-9a55-6c6f61642d62")
 MARKER = "seeded.json"
-SEED_VERSION = 2  # 2: bulk inserts, one distinct PDF per material
+SEED_VERSION = 3  # 2: bulk inserts, one distinct PDF per material; 3: the marker names the last seeded id
 APPROVED = ("school_approved", "published")
 BATCH = 2000  # materials per INSERT batch and transaction
 
@@ -94,6 +94,34 @@ def is_seeded(deployment: Deployment, materials: int) -> bool:
         return False
     found = json.loads(marker.read_text())
     return found.get("materials") == materials and found.get("version") == SEED_VERSION
+
+
+def remove_uploads(deployment: Deployment, log: Any = print) -> int:
+    """Delete the materials a load run uploaded (every id after the seeded catalogue's last), the
+    way their teachers would (services.materials.delete_material: rows, objects, audit), and
+    apply the search change log, so that every run starts from the seeded deployment: without
+    it the 100 bench teachers gather hundreds of drafts each, their drafts match most queries,
+    and later runs measure a catalogue no school has."""
+    last_seeded = json.loads((deployment.folder / MARKER).read_text())["last_id"]
+    os.environ.update(deployment.env)
+    from sqlalchemy import select
+
+    from app import create_app
+    from repository.extensions import db
+    from repository.models import Material
+    from repository.permissions import SystemActor
+    from repository.services import materials, search_index
+
+    app = create_app()
+    with app.app_context():
+        uploaded = db.session.scalars(select(Material).where(Material.id > last_seeded)).all()
+        for material in uploaded:
+            materials.delete_material(material.owner, material)
+        search_index.apply_log(SystemActor())
+        db.engine.dispose()
+    if uploaded:
+        log(f"removed the {len(uploaded):,} materials uploaded by the last run")
+    return len(uploaded)
 
 
 # --- database ------------------------------------------------------------------------------
@@ -311,9 +339,14 @@ def seed(deployment: Deployment, materials: int, teachers: int, uploads: int, lo
         log(f"seed: search index built in {time.perf_counter() - started:.0f} s")
         plan = {"people": people, "downloadable": _downloadable(),
                 "uploads": upload_pdfs(deployment.folder / "uploads", uploads)}
-        from repository.extensions import db
+        from sqlalchemy import func, select
 
+        from repository.extensions import db
+        from repository.models import Material
+
+        last_id = int(db.session.scalar(select(func.max(Material.id))) or 0)
         db.engine.dispose()
     deployment.plan_path.write_text(json.dumps(plan))
     (deployment.folder / MARKER).write_text(json.dumps({"materials": materials, "version": SEED_VERSION,
+                                                        "last_id": last_id,
                                                         "database_url": deployment.database_url}))
