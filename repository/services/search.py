@@ -197,12 +197,16 @@ class PreparedSearch:
     words: tuple[QueryWord, ...]
     criteria: Criteria
     visibility: Visibility
-    public: Visibility
     narrowed: bool
 
     @property
+    def public(self) -> Visibility:
+        """The publication clause alone (narrowing keeps it): what a shared page may show."""
+        return self.visibility.public
+
+    @property
     def shareable(self) -> bool:
-        """Everyone with the same public part gets exactly this page (None of their own matches)."""
+        """Everyone with the same public part gets exactly this page (none of their own materials matches)."""
         return self.narrowed and self.visibility == self.public
 
 
@@ -222,8 +226,7 @@ def prepare(actor: Any, query: SearchInput, facets: tuple[str, ...] = FACETS,
     narrow = index.caches_results if narrow is None else narrow
     if narrow:
         visibility = index.narrowed(criteria, visibility)
-    return PreparedSearch(query=query, words=words, criteria=criteria, visibility=visibility,
-                          public=visibility.public, narrowed=narrow)
+    return PreparedSearch(query=query, words=words, criteria=criteria, visibility=visibility, narrowed=narrow)
 
 
 @unguarded("runs a search prepared, with its visibility, by prepare")
